@@ -1,0 +1,2 @@
+/* dag.c: not written yet. */
+#include "compat.h"

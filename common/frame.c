@@ -1,0 +1,2 @@
+/* frame.c: not written yet. */
+#include "compat.h"

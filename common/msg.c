@@ -1,0 +1,2 @@
+/* msg.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* primtab.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* program.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,97 @@
+/* program.h: candidate programs in arc-dsl's solver format, as syntax (no values: those are the
+ * worker's). Parsing, the static check, the canonical form and the per-task DAG live here because
+ * the master parses, checks and deduplicates programs before any worker sees them.
+ *
+ *   def solve_<name>(I):            or  def solve_<name>(S, I, C):
+ *       x1 = <callee>(<arg>, ...)   callee: a primitive, or an earlier variable holding a function
+ *       O = ...                     arg: an earlier variable, a constant, a primitive name, I (S, C)
+ *       return O
+ *
+ * Lifecycle: struct program_file pf = PROGRAM_FILE_INIT; program_parse(&pf, path, text, len, errs);
+ * use pf.progs[0..pf.n); program_file_release(&pf). */
+#ifndef BF_PROGRAM_H
+#define BF_PROGRAM_H
+
+#include <stdio.h>
+
+#include "compat.h"
+
+#define PROG_MAX_ARGS 4
+
+enum ref_kind {
+    REF_NONE,  /* unused */
+    REF_NODE,  /* result of an earlier line (program) or node (DAG); id = index */
+    REF_CONST, /* id = enum const_id */
+    REF_PRIM,  /* a primitive as a function value; id = enum prim_id */
+    REF_I,     /* the input grid */
+    REF_S,     /* the demo pairs: tuple of (input, output) */
+    REF_C,     /* the target grid, or None (always None when scoring) */
+};
+
+struct ref {
+    uint8_t kind; /* enum ref_kind */
+    uint32_t id;
+};
+
+/* One call: callee(arg0, ..., arg[nargs-1]). */
+struct pnode {
+    struct ref callee;
+    uint8_t nargs;
+    struct ref arg[PROG_MAX_ARGS];
+};
+
+struct program {
+    char *name;        /* "solve_007bbfb7" */
+    char *file;        /* path it came from */
+    uint32_t line;     /* line of the def */
+    bool sig_sic;      /* (S, I, C) signature rather than (I) */
+    uint32_t n;        /* lines */
+    struct pnode *nodes;
+    uint32_t *node_line; /* source line of each node */
+    struct ref out;    /* what `return` returns */
+    char *source;      /* the definition's text */
+    /* filled by program_check(): */
+    bool invalid;
+    char why[160];     /* reason when invalid: "file:line:col: ..." */
+};
+
+struct program_file {
+    struct program *progs;
+    size_t n, cap;
+    size_t n_errors;   /* definitions rejected by the parser */
+};
+#define PROGRAM_FILE_INIT { NULL, 0, 0, 0 }
+
+/* Parses every definition in text. Each error prints one line "path:line:col: reason" to errs
+ * (may be NULL), counts in n_errors, and parsing resumes at the next "def". Returns the number
+ * of programs parsed. */
+int program_parse(struct program_file *pf, const char *path, const char *text, size_t len, FILE *errs);
+int program_parse_file(struct program_file *pf, const char *path, FILE *errs);
+void program_file_release(struct program_file *pf);
+
+/* Static check: known names, arity of direct primitive calls against the table, calls of
+ * constants. Sets p->invalid / p->why. Returns true when valid. */
+bool program_check(struct program *p);
+
+/* Canonical form: the program inlined to one expression with variable names erased (computed
+ * on the DAG, never expanded). Two programs that differ only in names or line order hash equal. */
+uint64_t program_hash(const struct program *p);
+/* Writes the canonical text (may be truncated) into buf; returns the full length. */
+size_t program_canonical(const struct program *p, char *buf, size_t len);
+
+/* ---- the per-task DAG: all candidates' expressions merged, shared sub-expressions once ---- */
+struct dag {
+    struct pnode *nodes; /* args/callee refer to earlier nodes (REF_NODE) or leaves */
+    uint64_t *hash;      /* canonical hash of each node */
+    uint32_t n, cap;
+    uint32_t *index;     /* open-addressing table: hash -> node id + 1 */
+    uint32_t index_mask;
+};
+#define DAG_INIT { NULL, NULL, 0, 0, NULL, 0 }
+
+/* Adds p's expression; returns the ref of its result (a node, or a leaf when `return I`). */
+struct ref dag_add(struct dag *d, const struct program *p);
+uint64_t dag_ref_hash(const struct dag *d, struct ref r);
+void dag_release(struct dag *d);
+
+#endif

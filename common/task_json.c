@@ -1,0 +1,2 @@
+/* task_json.c: not written yet. */
+#include "compat.h"

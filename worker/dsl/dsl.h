@@ -1,0 +1,77 @@
+/* dsl.h: what every primitive implementation needs: the arena, raising Python exceptions,
+ * the interrupt check, calling function values, and the primitive prototypes.
+ *
+ * A worker evaluates one thing at a time, so the evaluation state is one process-wide struct
+ * (dsl_rt). eval.c owns the protected boundary (setjmp); primitives never return errors, they
+ * raise: dsl_raise(EXC_VALUE, "max() arg is an empty sequence").
+ *
+ * Primitive calling convention: val prim_<name>(const val *args), with args[0..arity). All 160
+ * are declared here from common/prims.def, so grep goes straight from a DSL name to its C. */
+#ifndef BF_DSL_H
+#define BF_DSL_H
+
+#include <setjmp.h>
+#include <signal.h>
+
+#include "../../common/primtab.h"
+#include "value.h"
+
+/* Python exception classes that the reference can raise (the message says which). */
+enum dsl_exc {
+    EXC_TYPE,           /* TypeError */
+    EXC_VALUE,          /* ValueError */
+    EXC_INDEX,          /* IndexError */
+    EXC_STOP_ITERATION, /* StopIteration */
+    EXC_RUNTIME,        /* RuntimeError (StopIteration inside a generator, PEP 479) */
+    EXC_ZERO_DIVISION,  /* ZeroDivisionError */
+    EXC_RECURSION,      /* RecursionError */
+    EXC_ATTRIBUTE,      /* AttributeError */
+    EXC_OVERFLOW,       /* OverflowError: an int left int64 (Python would go on) */
+    EXC_KEY,            /* KeyError */
+    EXC_COUNT
+};
+const char *dsl_exc_name(enum dsl_exc e);
+
+/* How an evaluation ended (mapped to enum bf_status by the worker). */
+enum dsl_outcome { DSL_OK, DSL_ERROR, DSL_TIMEOUT, DSL_MEMOUT };
+
+struct dsl_runtime {
+    volatile sig_atomic_t interrupt; /* set by the SIGALRM handler: stop at the next tick */
+    jmp_buf *boundary;               /* where dsl_raise/dsl_memout/dsl_timeout jump */
+    enum dsl_outcome outcome;        /* why we jumped */
+    char msg[256];                   /* "ValueError: ..." */
+    /* arena */
+    size_t arena_used, arena_cap;    /* bytes; hitting the cap ends the evaluation with memout */
+    size_t mem_limit;                /* cap per evaluation, 0 = unlimited */
+    uint32_t next_func_id;           /* identity of new closures */
+    uint32_t depth;                  /* nested function calls (RecursionError past a limit) */
+    uint64_t ticks;
+};
+extern struct dsl_runtime dsl_rt;
+
+void *dsl_alloc(size_t n);                 /* 16-byte aligned, from the evaluation arena */
+BF_NORETURN void dsl_raise(enum dsl_exc e, const char *fmt, ...) BF_PRINTF(2, 3);
+BF_NORETURN void dsl_timeout(void);
+BF_NORETURN void dsl_memout(void);
+
+/* Interrupt check: call at every primitive call and inside every loop that can run long. */
+#define DSL_TICK() do { if (BF_UNLIKELY(dsl_rt.interrupt)) dsl_timeout(); } while (0)
+
+/* Call a function value with argc arguments (TypeError when f is not callable or the arity
+ * differs, as in Python). */
+val fn_call(val f, int argc, const val *argv);
+val fn_call1(val f, val a);
+val fn_call2(val f, val a, val b);
+int fn_arity(val f);                       /* co_argcount */
+val fn_prim(enum prim_id id);              /* the (unique) function value of a primitive */
+struct vfunc *fn_new(enum func_kind kind, uint8_t arity); /* a new closure with a fresh id */
+
+typedef val (*prim_fn)(const val *args);
+#define PRIM(name, arity, ret, args, doc) val prim_##name(const val *a);
+#include "../../common/prims.def"
+#undef PRIM
+extern const prim_fn prim_impl[PRIM_COUNT];
+
+val const_value(enum const_id id);          /* ZERO, T, DOWN, ... */
+
+#endif

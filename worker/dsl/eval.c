@@ -1,0 +1,2 @@
+/* eval.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,65 @@
+/* eval.h: evaluating candidates (roots in the DAG of program.h) on one sample.
+ *
+ * The worker keeps one DAG (nodes appended by NODES messages) and the inputs of its tasks. For a
+ * job it evaluates candidates one after another on one sample; a node's value is memoised for the
+ * rest of the sample, so a sub-expression shared by many candidates runs once, and a node that
+ * failed (error, timeout, memout) fails every later candidate that depends on it without running
+ * again. Each candidate gets its own soft time limit (SIGALRM) and memory cap.
+ *
+ *   eval_init();                                      once: SIGALRM handler
+ *   struct eval_inputs in; eval_inputs_make(&in, task samples...)   long-lived values of a task
+ *   eval_sample_begin(&st, nodes, n, &in, sample_index, mem_limit);
+ *   for each candidate: eval_candidate(&st, root, limit_ms, &res);  res.value valid until _end
+ *   eval_sample_end(&st);                             resets the evaluation arena
+ */
+#ifndef BF_EVAL_H
+#define BF_EVAL_H
+
+#include "../../common/program.h"
+#include "../../common/task.h"
+#include "dsl.h"
+
+void eval_init(void);
+
+/* The values of one task's samples: I per sample, S = the demo (input, output) pairs; kept in a
+ * long-lived arena until eval_inputs_release. */
+struct eval_inputs {
+    uint32_t n;
+    val *input;       /* per sample */
+    val *output;      /* per sample (None when unknown) */
+    val S;            /* tuple of (input, output) demo pairs */
+    void *arena_;     /* private */
+};
+void eval_inputs_make(struct eval_inputs *in, const struct sample *samples, uint32_t n_demo, uint32_t n);
+void eval_inputs_release(struct eval_inputs *in);
+
+struct eval_result {
+    enum dsl_outcome outcome;
+    val value;              /* when DSL_OK */
+    char msg[256];          /* "ValueError: ...", "timeout after 100 ms", ... */
+    uint64_t cpu_us, wall_us;
+};
+
+struct eval_state; /* opaque */
+struct eval_state *eval_state_new(void);
+void eval_state_free(struct eval_state *st);
+
+void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_t n_nodes,
+                       const struct eval_inputs *in, uint32_t sample, size_t mem_limit);
+void eval_candidate(struct eval_state *st, struct ref root, uint32_t limit_ms, struct eval_result *out);
+void eval_sample_end(struct eval_state *st);
+
+/* Evaluates one parsed program on one input directly (no DAG): the `run` command and tests. */
+void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
+                  struct eval_result *out);
+
+/* Grid conversions. */
+val grid_to_val(const struct grid *g);   /* in the current arena */
+/* A value that is a rectangular grid (tuple of equal-length int tuples) of colours 0..9 with
+ * sides 1..max_side: copies its cells and returns true. */
+bool val_to_cells(val v, uint8_t *cells, uint16_t *h, uint16_t *w, uint16_t max_side);
+/* Compares an output value with an expected grid: match, shape match, cells right/total. */
+void val_score(val v, const struct grid *expected, bool *match, bool *shape_match,
+               uint32_t *cells_right, uint32_t *cells_total);
+
+#endif

@@ -1,0 +1,2 @@
+/* prims_core.c: not written yet. */
+#include "compat.h"

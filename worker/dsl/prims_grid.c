@@ -1,0 +1,2 @@
+/* prims_grid.c: not written yet. */
+#include "compat.h"

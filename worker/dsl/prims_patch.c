@@ -1,0 +1,2 @@
+/* prims_patch.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* runtime.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* value.c: not written yet. */
+#include "compat.h"

@@ -1,0 +1,170 @@
+/* value.h: the run-time values of Hodel's ARC DSL, with CPython's semantics.
+ *
+ * Kinds that occur at run time: None, bool, int, tuple (any length and element kinds; grids are
+ * tuples of row tuples and may be degenerate), frozenset (any hashable elements, including
+ * frozensets and functions) and function (a primitive, or a closure made by compose, chain, fork,
+ * matcher, rbind, lbind or power).
+ *
+ * Ownership: every value lives in the current evaluation arena (dsl_alloc) and is immutable once
+ * published; values share by pointer and are never freed one by one. The arena is reset after
+ * each evaluation, so nothing may be kept across evaluations except by copying it out.
+ *
+ * Errors: a primitive that would raise in Python calls dsl_raise(), which longjmps to the
+ * evaluation boundary (eval.c); the status becomes `error` with "ExceptionName: message".
+ * Arena exhaustion becomes `memout`, the SIGALRM flag `timeout` (checked by DSL_TICK()).
+ *
+ * Sets reproduce CPython 3.8-3.13 exactly: the same hash functions (int, tuple, frozenset), the
+ * same open-addressing table (8 slots to start, linear probes then perturbation, resize rule,
+ * dummies left by discard) and the same construction algorithms (add, merge/copy, |, &, -), so
+ * iteration order is CPython's whenever a primitive builds its sets in Python's sequence.
+ * Functions hash by creation id (Python hashes them by address: any consistent order will do). */
+#ifndef BF_VALUE_H
+#define BF_VALUE_H
+
+#include "compat.h"
+
+enum val_kind {
+    V_NONE,
+    V_BOOL,  /* u.i is 0 or 1; equal to and hashing like the ints 0 and 1 */
+    V_INT,   /* u.i; Python ints are unbounded: overflow of int64 raises OverflowError */
+    V_TUPLE, /* u.t */
+    V_SET,   /* u.s: a frozenset (or, while a primitive builds it, a mutable set) */
+    V_FUNC,  /* u.f */
+};
+
+struct vtuple;
+struct vset;
+struct vfunc;
+
+typedef struct val {
+    uint32_t kind; /* enum val_kind */
+    uint32_t pad_;
+    union {
+        int64_t i;
+        struct vtuple *t;
+        struct vset *s;
+        struct vfunc *f;
+    } u;
+} val;
+
+struct vtuple {
+    uint32_t len;
+    uint32_t hashed;  /* hash computed and cached */
+    int64_t hash;
+    val item[];
+};
+
+/* One slot of a set table, exactly as CPython's setentry: key kind V_EMPTY_SLOT for unused,
+ * V_DUMMY_SLOT for a deleted entry (hash -1). */
+#define V_EMPTY_SLOT 0xfe
+#define V_DUMMY_SLOT 0xff
+struct set_entry {
+    int64_t hash;
+    val key;
+};
+
+#define SET_MINSIZE 8
+struct vset {
+    int64_t fill;     /* active + dummy slots */
+    int64_t used;     /* active slots */
+    int64_t mask;     /* table size - 1 */
+    int64_t hash;     /* frozenset hash, valid when hashed */
+    uint32_t hashed;
+    uint32_t frozen;  /* 1 once published as a frozenset */
+    struct set_entry *table;           /* == smalltable until the first resize */
+    struct set_entry smalltable[SET_MINSIZE];
+};
+
+enum func_kind {
+    F_PRIM,     /* a primitive used as a value; prim = enum prim_id */
+    F_COMPOSE,  /* x -> a(b(x)) */
+    F_CHAIN,    /* x -> a(b(c(x))) */
+    F_FORK,     /* x -> a(b(x), c(x)) */
+    F_MATCHER,  /* x -> a(x) == b */
+    F_RBIND,    /* arity 1: x -> a(x, b); 2: (x, y) -> a(x, y, b); 3: (x, y, z) -> a(x, y, z, b) */
+    F_LBIND,    /* arity 1: y -> a(b, y); 2: (y, z) -> a(b, y, z); 3: (x, y, z) -> a(b, x, y, z) */
+    F_POWER,    /* x -> a applied n times (n >= 2), built like Python's nested composes */
+};
+
+struct vfunc {
+    uint8_t kind;   /* enum func_kind */
+    uint8_t arity;  /* number of arguments the function takes (co_argcount) */
+    uint16_t prim;  /* F_PRIM */
+    uint32_t id;    /* identity: equality and hash */
+    int64_t n;      /* F_POWER */
+    val a, b, c;
+};
+
+/* ---- constructors ---- */
+static inline val v_none(void) { val v = { V_NONE, 0, { 0 } }; return v; }
+static inline val v_bool(bool b) { val v = { V_BOOL, 0, { .i = b ? 1 : 0 } }; return v; }
+static inline val v_int(int64_t i) { val v = { V_INT, 0, { .i = i } }; return v; }
+static inline val v_tuple(struct vtuple *t) { val v = { V_TUPLE, 0, { .t = t } }; return v; }
+static inline val v_set(struct vset *s) { val v = { V_SET, 0, { .s = s } }; return v; }
+static inline val v_func(struct vfunc *f) { val v = { V_FUNC, 0, { .f = f } }; return v; }
+
+static inline bool v_is_int(val v) { return v.kind == V_INT || v.kind == V_BOOL; } /* isinstance(v, int) */
+static inline bool v_is_tuple(val v) { return v.kind == V_TUPLE; }
+static inline bool v_is_set(val v) { return v.kind == V_SET; }
+static inline bool v_is_func(val v) { return v.kind == V_FUNC; }
+
+/* ---- tuples ---- */
+struct vtuple *tuple_new(uint32_t len);         /* items to be filled by the caller */
+val tuple_pair(val a, val b);                  /* (a, b) */
+val tuple_ints(int64_t a, int64_t b);          /* (a, b) of ints */
+val tuple_empty(void);                         /* () (a shared singleton) */
+static inline uint32_t tup_len(val v) { return v.u.t->len; }
+static inline val tup_get(val v, uint32_t i) { return v.u.t->item[i]; }
+
+/* ---- sets (CPython algorithms; each names the CPython function it follows) ---- */
+struct vset *set_new(void);                            /* set() */
+void set_add(struct vset *s, val key);                 /* set_add_entry */
+void set_add_hashed(struct vset *s, val key, int64_t hash);
+bool set_contains(const struct vset *s, val key);      /* set_contains_entry */
+void set_discard(struct vset *s, val key);             /* set_discard_entry: leaves a dummy */
+/* set_update_internal: other is a set -> set_merge (slot order); a tuple -> add each item;
+ * anything else raises TypeError. */
+void set_update(struct vset *s, val other);
+struct vset *set_copy(const struct vset *s);           /* make_new_set(type, s): a set_merge copy */
+struct vset *set_or(const struct vset *a, val b);      /* a | b, a.union(b) */
+struct vset *set_and(const struct vset *a, val b);     /* a & b, a.intersection(b) */
+struct vset *set_sub(const struct vset *a, val b);     /* a - b, a.difference(b) */
+/* frozenset(x): returns x itself when x is already a frozenset (as CPython does), a set_merge
+ * copy when x is a mutable set, else builds from the iterable x (tuple items added in order). */
+val frozenset_of(val x);
+val set_freeze(struct vset *s);                        /* publish s itself as a frozenset value */
+val set_empty(void);                                   /* frozenset() (a shared singleton) */
+static inline int64_t set_len(val v) { return v.u.s->used; }
+/* Iteration in slot order: for (int64_t pos = 0; set_next(s, &pos, &item);) ... */
+bool set_next(const struct vset *s, int64_t *pos, val *item);
+
+/* ---- generic operations (Python semantics) ---- */
+int64_t val_hash(val v);                   /* hash(v) */
+bool val_eq(val a, val b);                 /* a == b */
+bool val_truthy(val v);                    /* bool(v) */
+bool val_lt(val a, val b);                 /* a < b; raises TypeError when not comparable */
+int64_t val_len(val v);                    /* len(v): tuples and sets; TypeError otherwise */
+bool val_in(val x, val container);         /* x in container (tuple scan or set lookup) */
+/* Iterate a tuple or set uniformly (Python's `for x in container`); TypeError otherwise. */
+struct val_iter { val c; int64_t pos; };
+void val_iter_init(struct val_iter *it, val container);
+bool val_iter_next(struct val_iter *it, val *item);
+
+/* Python int arithmetic with overflow detection (OverflowError) and floor semantics. */
+int64_t int_add(int64_t a, int64_t b);
+int64_t int_sub(int64_t a, int64_t b);
+int64_t int_mul(int64_t a, int64_t b);
+int64_t int_floordiv(int64_t a, int64_t b);  /* ZeroDivisionError */
+int64_t int_mod(int64_t a, int64_t b);       /* sign follows the divisor */
+int64_t val_as_int(val v, const char *what); /* TypeError unless an int or bool */
+
+/* ---- text ---- */
+struct strbuf { char *p; size_t len, cap; };
+void sb_putc(struct strbuf *sb, char c);
+void sb_puts(struct strbuf *sb, const char *s);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) BF_PRINTF(2, 3);
+void sb_release(struct strbuf *sb);     /* malloc memory, not arena */
+/* Python repr: 5, True, None, (1, 2), (1,), (), frozenset({1, 2}), frozenset(), <function name>. */
+void val_repr(val v, struct strbuf *sb);
+
+#endif

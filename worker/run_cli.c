@@ -1,0 +1,2 @@
+/* run_cli.c: not written yet. */
+#include "compat.h"
