@@ -150,6 +150,23 @@ struct val_iter { val c; int64_t pos; };
 void val_iter_init(struct val_iter *it, val container);
 bool val_iter_next(struct val_iter *it, val *item);
 
+/* Python subscription seq[i]: negative i counts from the end; IndexError out of range;
+ * TypeError when seq is not a tuple ('frozenset' object is not subscriptable, ...). */
+val val_index(val seq, int64_t i);
+/* seq[start:stop] (step 1) with Python's clamping; pass SLICE_NONE for an omitted bound. */
+#define SLICE_NONE INT64_MIN
+val val_slice(val seq, int64_t start, int64_t stop);
+val tuple_of(val iterable);                 /* tuple(iterable): a tuple is returned as is */
+/* sorted(iterable, key=key) (key may be v_none() for no key) with CPython's list.sort: keys are
+ * computed first in iteration order; only `<` is used (val_lt); stable; for n < 64 exactly
+ * CPython's count_run + binary insertion (so partial orders such as set-valued keys give
+ * CPython's result), above that a stable merge sort (identical for total orders). Returns a tuple. */
+val py_sorted(val iterable, val key);
+/* max(iterable, key=key) / min(...): the first item whose key is strictly greater (smaller)
+ * replaces the current one, as CPython does; ValueError on an empty iterable. key may be none. */
+val py_max(val iterable, val key);
+val py_min(val iterable, val key);
+
 /* Python int arithmetic with overflow detection (OverflowError) and floor semantics. */
 int64_t int_add(int64_t a, int64_t b);
 int64_t int_sub(int64_t a, int64_t b);
