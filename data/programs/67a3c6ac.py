@@ -1,0 +1,4 @@
+# mirror left-right
+def solve_67a3c6ac(I):
+    O = vmirror(I)
+    return O

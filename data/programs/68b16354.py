@@ -1,0 +1,4 @@
+# mirror top-bottom
+def solve_68b16354(I):
+    O = hmirror(I)
+    return O
