@@ -57,6 +57,10 @@ BF_NORETURN void dsl_memout(void);
 /* Interrupt check: call at every primitive call and inside every loop that can run long. */
 #define DSL_TICK() do { if (BF_UNLIKELY(dsl_rt.interrupt)) dsl_timeout(); } while (0)
 
+/* Nested function calls allowed before RecursionError (CPython's limit is 1000 frames, a few
+ * of which the reference harness itself uses). power(f, n) counts n - 1 nested frames. */
+#define DSL_MAX_DEPTH 990
+
 /* Call a function value with argc arguments (TypeError when f is not callable or the arity
  * differs, as in Python). */
 val fn_call(val f, int argc, const val *argv);

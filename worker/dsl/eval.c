@@ -1,2 +1,550 @@
-/* eval.c: not written yet. */
+/* eval.c: evaluating candidates on samples: the SIGALRM soft timeout, the per-evaluation memory
+ * cap, the protected boundary, the per-sample memo over the shared DAG (a node runs at most
+ * once per sample; a failed node fails its dependents without running again), eval_program for
+ * one parsed program, and the conversions between grids and values. */
 #include "compat.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "arena.h"
+#include "eval.h"
+
+/* Between candidates, a sample's arena above this many bytes drops the memo and starts over. */
+#define EVAL_RESET_BYTES_DEFAULT ((size_t)512 << 20)
+
+/* ---------------------------------------------------------------- clocks and the timer */
+
+static uint64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void on_sigalrm(int sig)
+{
+    (void)sig;
+    dsl_rt.interrupt = 1;
+}
+
+static bool timer_installed;
+
+void eval_init(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigalrm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGALRM, &sa, NULL) != 0) {
+        perror("battfarm: sigaction(SIGALRM)");
+        abort();
+    }
+    timer_installed = true;
+}
+
+static void timer_arm(uint32_t limit_ms)
+{
+    struct itimerval it;
+    memset(&it, 0, sizeof(it));
+    it.it_value.tv_sec = limit_ms / 1000;
+    it.it_value.tv_usec = (suseconds_t)(limit_ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void timer_disarm(void)
+{
+    struct itimerval it;
+    memset(&it, 0, sizeof(it));
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* ---------------------------------------------------------------- one protected evaluation */
+
+struct timed_call {
+    val (*fn)(void *ctx);
+    void *ctx;
+    val result;
+};
+
+static void timed_body(void *p)
+{
+    struct timed_call *t = p;
+    t->result = t->fn(t->ctx);
+}
+
+void eval_call_protected(val (*fn)(void *ctx), void *ctx, uint32_t limit_ms, size_t mem_limit,
+                         struct eval_result *out)
+{
+    if (!timer_installed)
+        eval_init();
+    struct timed_call t = { fn, ctx, v_none() };
+    dsl_rt_clear();
+    dsl_rt.mem_limit = mem_limit;
+    dsl_rt.arena_cap = mem_limit != 0 ? dsl_rt.arena_used + mem_limit : 0;
+    uint64_t cpu0 = clock_us(CLOCK_PROCESS_CPUTIME_ID), wall0 = clock_us(CLOCK_MONOTONIC);
+    if (limit_ms != 0)
+        timer_arm(limit_ms);
+    enum dsl_outcome outcome = dsl_protect(timed_body, &t);
+    if (limit_ms != 0)
+        timer_disarm();
+    out->cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+    out->wall_us = clock_us(CLOCK_MONOTONIC) - wall0;
+    dsl_rt.interrupt = 0;
+    dsl_rt.arena_cap = 0;
+    dsl_rt.depth = 0;
+    out->outcome = outcome;
+    out->value = outcome == DSL_OK ? t.result : v_none();
+    if (outcome == DSL_OK)
+        out->msg[0] = '\0';
+    else if (outcome == DSL_TIMEOUT)
+        snprintf(out->msg, sizeof(out->msg), "timeout after %u ms", limit_ms);
+    else
+        snprintf(out->msg, sizeof(out->msg), "%s", dsl_rt.msg);
+}
+
+/* ---------------------------------------------------------------- task inputs */
+
+struct inputs_private {
+    struct dsl_arena *arena;
+};
+
+void eval_inputs_make(struct eval_inputs *in, const struct sample *samples, uint32_t n_demo, uint32_t n)
+{
+    memset(in, 0, sizeof(*in));
+    struct dsl_arena *arena = dsl_arena_new();
+    struct dsl_arena *prev = dsl_arena_use(arena);
+    size_t cap = dsl_rt.arena_cap;
+    dsl_rt.arena_cap = 0;
+    in->n = n;
+    in->input = calloc(n ? n : 1, sizeof(val));
+    in->output = calloc(n ? n : 1, sizeof(val));
+    if (in->input == NULL || in->output == NULL) {
+        fputs("battfarm: out of memory (inputs)\n", stderr);
+        abort();
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        in->input[i] = grid_to_val(&samples[i].input);
+        in->output[i] = samples[i].has_output ? grid_to_val(&samples[i].output) : v_none();
+    }
+    uint32_t demos = n_demo < n ? n_demo : n;
+    struct vtuple *S = tuple_new(demos);
+    for (uint32_t i = 0; i < demos; i++)
+        S->item[i] = tuple_pair(in->input[i], in->output[i]);
+    in->S = v_tuple(S);
+    in->arena_ = arena;
+    dsl_rt.arena_cap = cap;
+    dsl_arena_use(prev);
+}
+
+void eval_inputs_release(struct eval_inputs *in)
+{
+    dsl_arena_free(in->arena_);
+    free(in->input);
+    free(in->output);
+    memset(in, 0, sizeof(*in));
+}
+
+/* ---------------------------------------------------------------- the per-sample DAG memo */
+
+#define NO_NODE UINT32_MAX
+
+uint64_t eval_nodes_run;
+
+struct memo {
+    uint32_t gen;     /* == st->gen: evaluated (or failed) in this sample */
+    uint32_t visit;   /* == st->visit: children already pushed by this candidate */
+    uint8_t failed;   /* outcome != DSL_OK */
+    uint8_t outcome;
+    uint32_t msg;     /* failed: offset in st->msgs */
+    val value;
+};
+
+struct eval_state {
+    const struct pnode *nodes;
+    uint32_t n_nodes;
+    const struct eval_inputs *in;
+    uint32_t sample;
+    size_t mem_limit;
+    size_t reset_bytes;
+    struct dsl_arena *arena;
+    struct memo *memo;
+    uint32_t memo_cap;
+    uint32_t gen, visit;
+    uint32_t *stack;
+    size_t stack_cap;
+    char *msgs;                     /* failure messages, NUL-separated */
+    size_t msgs_len, msgs_cap;
+    /* the candidate being evaluated */
+    struct ref root;
+    uint32_t limit_ms;
+    uint32_t current;               /* node running now, or NO_NODE */
+    uint64_t cand_wall0, node_wall0;
+    size_t cand_bytes0, node_bytes0;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL) {
+        fputs("battfarm: out of memory (evaluator)\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+struct eval_state *eval_state_new(void)
+{
+    struct eval_state *st = xrealloc(NULL, sizeof(*st));
+    memset(st, 0, sizeof(*st));
+    st->arena = dsl_arena_new();
+    st->reset_bytes = EVAL_RESET_BYTES_DEFAULT;
+    st->gen = 1;
+    st->current = NO_NODE;
+    return st;
+}
+
+void eval_state_free(struct eval_state *st)
+{
+    if (st == NULL)
+        return;
+    dsl_arena_free(st->arena);
+    free(st->memo);
+    free(st->stack);
+    free(st->msgs);
+    free(st);
+}
+
+void eval_state_set_reset_bytes(struct eval_state *st, size_t bytes)
+{
+    st->reset_bytes = bytes;
+}
+
+/* Forgets every memoised value: a new generation, an empty arena, fresh closure ids. */
+static void eval_forget(struct eval_state *st)
+{
+    st->gen++;
+    if (st->gen == 0) { /* wrapped: the stamps of old entries could match again */
+        memset(st->memo, 0, (size_t)st->memo_cap * sizeof(*st->memo));
+        st->gen = 1;
+    }
+    dsl_arena_reset(st->arena);
+    st->msgs_len = 0;
+    dsl_rt.next_func_id = 0;
+}
+
+void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_t n_nodes,
+                       const struct eval_inputs *in, uint32_t sample, size_t mem_limit)
+{
+    if (n_nodes > st->memo_cap) {
+        st->memo = xrealloc(st->memo, (size_t)n_nodes * sizeof(*st->memo));
+        memset(st->memo + st->memo_cap, 0, (size_t)(n_nodes - st->memo_cap) * sizeof(*st->memo));
+        st->memo_cap = n_nodes;
+    }
+    size_t need = (size_t)n_nodes * (PROG_MAX_ARGS + 1) + 1;
+    if (need > st->stack_cap) {
+        st->stack = xrealloc(st->stack, need * sizeof(*st->stack));
+        st->stack_cap = need;
+    }
+    st->nodes = nodes;
+    st->n_nodes = n_nodes;
+    st->in = in;
+    st->sample = sample;
+    st->mem_limit = mem_limit;
+    eval_forget(st);
+}
+
+void eval_sample_end(struct eval_state *st)
+{
+    eval_forget(st);
+}
+
+static uint32_t msg_store(struct eval_state *st, const char *msg)
+{
+    size_t n = strlen(msg) + 1;
+    if (st->msgs_len + n > st->msgs_cap) {
+        st->msgs_cap = (st->msgs_len + n) * 2;
+        st->msgs = xrealloc(st->msgs, st->msgs_cap);
+    }
+    memcpy(st->msgs + st->msgs_len, msg, n);
+    uint32_t off = (uint32_t)st->msgs_len;
+    st->msgs_len += n;
+    return off;
+}
+
+static void memo_fail(struct eval_state *st, uint32_t id, enum dsl_outcome outcome, uint32_t msg)
+{
+    struct memo *m = &st->memo[id];
+    m->gen = st->gen;
+    m->failed = 1;
+    m->outcome = (uint8_t)outcome;
+    m->msg = msg;
+    m->value = v_none();
+}
+
+static val leaf_value(const struct eval_state *st, struct ref r)
+{
+    switch (r.kind) {
+    case REF_CONST: return const_value((enum const_id)r.id);
+    case REF_PRIM: return fn_prim((enum prim_id)r.id);
+    case REF_I: return st->in->input[st->sample];
+    case REF_S: return st->in->S;
+    case REF_C: return v_none(); /* never known while scoring */
+    default: dsl_raise(EXC_RUNTIME, "bad reference kind %d", r.kind);
+    }
+}
+
+static val ref_value(const struct eval_state *st, struct ref r)
+{
+    return r.kind == REF_NODE ? st->memo[r.id].value : leaf_value(st, r);
+}
+
+/* The first failed node among id's operands (callee first), or NO_NODE. */
+static uint32_t failed_operand(const struct eval_state *st, const struct pnode *nd)
+{
+    if (nd->callee.kind == REF_NODE && st->memo[nd->callee.id].failed)
+        return nd->callee.id;
+    for (int i = 0; i < nd->nargs; i++)
+        if (nd->arg[i].kind == REF_NODE && st->memo[nd->arg[i].id].failed)
+            return nd->arg[i].id;
+    return NO_NODE;
+}
+
+/* Runs node id, whose operands are all evaluated. */
+static void node_compute(struct eval_state *st, uint32_t id)
+{
+    const struct pnode *nd = &st->nodes[id];
+    uint32_t bad = failed_operand(st, nd);
+    if (bad != NO_NODE) {
+        memo_fail(st, id, (enum dsl_outcome)st->memo[bad].outcome, st->memo[bad].msg);
+        return;
+    }
+    val f = ref_value(st, nd->callee);
+    val args[PROG_MAX_ARGS];
+    for (int i = 0; i < nd->nargs; i++)
+        args[i] = ref_value(st, nd->arg[i]);
+    st->current = id;
+    st->node_wall0 = clock_us(CLOCK_MONOTONIC);
+    st->node_bytes0 = dsl_rt.arena_used;
+    eval_nodes_run++;
+    val r = fn_call(f, nd->nargs, args);
+    st->current = NO_NODE;
+    struct memo *m = &st->memo[id];
+    m->gen = st->gen;
+    m->failed = 0;
+    m->value = r;
+}
+
+static void push_operand(struct eval_state *st, size_t *sp, struct ref r)
+{
+    if (r.kind == REF_NODE && st->memo[r.id].gen != st->gen)
+        st->stack[(*sp)++] = r.id;
+}
+
+/* Evaluates the root's missing nodes in dependency order with an explicit stack. */
+static val eval_root(void *ctx)
+{
+    struct eval_state *st = ctx;
+    if (st->root.kind != REF_NODE)
+        return leaf_value(st, st->root);
+    st->visit++;
+    size_t sp = 0;
+    st->stack[sp++] = st->root.id;
+    while (sp != 0) {
+        uint32_t id = st->stack[sp - 1];
+        struct memo *m = &st->memo[id];
+        if (m->gen == st->gen) {
+            sp--;
+            continue;
+        }
+        if (m->visit != st->visit) {
+            const struct pnode *nd = &st->nodes[id];
+            m->visit = st->visit;
+            for (int i = nd->nargs - 1; i >= 0; i--)
+                push_operand(st, &sp, nd->arg[i]);
+            push_operand(st, &sp, nd->callee);
+            continue;
+        }
+        sp--;
+        node_compute(st, id);
+    }
+    return st->memo[st->root.id].value;
+}
+
+/* A timeout or memout is kept on the node that was running only when that node alone used
+ * (nearly) the whole budget; otherwise a later candidate gets to run it with a fresh one. */
+static bool failure_belongs_to_node(const struct eval_state *st, enum dsl_outcome outcome)
+{
+    if (outcome == DSL_ERROR)
+        return true;
+    if (outcome == DSL_TIMEOUT) {
+        uint64_t slack = (uint64_t)st->limit_ms * 1000u / 50u;
+        return st->node_wall0 - st->cand_wall0 <= (slack > 1000 ? slack : 1000);
+    }
+    return st->node_bytes0 - st->cand_bytes0 <= st->mem_limit / 50u;
+}
+
+void eval_candidate(struct eval_state *st, struct ref root, uint32_t limit_ms, struct eval_result *out)
+{
+    if (root.kind == REF_NODE && root.id >= st->n_nodes) {
+        out->outcome = DSL_ERROR;
+        out->value = v_none();
+        out->cpu_us = out->wall_us = 0;
+        snprintf(out->msg, sizeof(out->msg), "RuntimeError: node %u outside the DAG (%u nodes)", root.id,
+                 st->n_nodes);
+        return;
+    }
+    if (dsl_arena_bytes(st->arena) > st->reset_bytes)
+        eval_forget(st);
+    struct dsl_arena *prev = dsl_arena_use(st->arena);
+    st->root = root;
+    st->limit_ms = limit_ms;
+    st->current = NO_NODE;
+    st->cand_wall0 = clock_us(CLOCK_MONOTONIC);
+    st->cand_bytes0 = dsl_rt.arena_used;
+    eval_call_protected(eval_root, st, limit_ms, st->mem_limit, out);
+    if (out->outcome != DSL_OK && st->current != NO_NODE) {
+        if (failure_belongs_to_node(st, out->outcome))
+            memo_fail(st, st->current, out->outcome, msg_store(st, out->msg));
+        st->current = NO_NODE;
+    } else if (out->outcome == DSL_OK && root.kind == REF_NODE && st->memo[root.id].failed) {
+        const struct memo *m = &st->memo[root.id];
+        out->outcome = (enum dsl_outcome)m->outcome;
+        out->value = v_none();
+        snprintf(out->msg, sizeof(out->msg), "%s", st->msgs + m->msg);
+    }
+    dsl_arena_use(prev);
+}
+
+/* ---------------------------------------------------------------- one program, directly */
+
+struct program_run {
+    const struct program *p;
+    val I, S, C;
+    val *vals;
+};
+
+static val program_ref(const struct program_run *r, struct ref ref)
+{
+    switch (ref.kind) {
+    case REF_NODE: return r->vals[ref.id];
+    case REF_CONST: return const_value((enum const_id)ref.id);
+    case REF_PRIM: return fn_prim((enum prim_id)ref.id);
+    case REF_I: return r->I;
+    case REF_S: return r->S;
+    case REF_C: return r->C;
+    default: dsl_raise(EXC_RUNTIME, "bad reference kind %d", ref.kind);
+    }
+}
+
+/* Runs every line in order, as Python does (an unused line that raises still raises). */
+static val program_body(void *ctx)
+{
+    struct program_run *r = ctx;
+    for (uint32_t i = 0; i < r->p->n; i++) {
+        const struct pnode *nd = &r->p->nodes[i];
+        val f = program_ref(r, nd->callee);
+        val args[PROG_MAX_ARGS];
+        for (int k = 0; k < nd->nargs; k++)
+            args[k] = program_ref(r, nd->arg[k]);
+        r->vals[i] = fn_call(f, nd->nargs, args);
+    }
+    return program_ref(r, r->p->out);
+}
+
+static struct dsl_arena *program_arena;
+
+void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
+                  struct eval_result *out)
+{
+    if (p->invalid) {
+        out->outcome = DSL_ERROR;
+        out->value = v_none();
+        out->cpu_us = out->wall_us = 0;
+        snprintf(out->msg, sizeof(out->msg), "invalid program: %s", p->why);
+        return;
+    }
+    if (program_arena == NULL)
+        program_arena = dsl_arena_new();
+    dsl_arena_reset(program_arena);
+    struct dsl_arena *prev = dsl_arena_use(program_arena);
+    dsl_rt.next_func_id = 0;
+    struct program_run r = { p, I, S, C, xrealloc(NULL, (size_t)p->n * sizeof(val)) };
+    eval_call_protected(program_body, &r, limit_ms, mem_limit, out);
+    free(r.vals);
+    dsl_arena_use(prev);
+}
+
+/* ---------------------------------------------------------------- grids */
+
+val grid_to_val(const struct grid *g)
+{
+    struct vtuple *rows = tuple_new(g->h);
+    for (int i = 0; i < g->h; i++) {
+        struct vtuple *row = tuple_new(g->w);
+        for (int j = 0; j < g->w; j++)
+            row->item[j] = v_int(grid_at(g, i, j));
+        rows->item[i] = v_tuple(row);
+    }
+    return v_tuple(rows);
+}
+
+/* Colour of a cell value, or -1 when it is not an int (or bool) in 0..9. */
+static int cell_colour(val v)
+{
+    if (!v_is_int(v) || v.u.i < 0 || v.u.i > 9)
+        return -1;
+    return (int)v.u.i;
+}
+
+bool val_to_cells(val v, uint8_t *cells, uint16_t *h, uint16_t *w, uint16_t max_side)
+{
+    if (v.kind != V_TUPLE || v.u.t->len == 0 || v.u.t->len > max_side)
+        return false;
+    const struct vtuple *rows = v.u.t;
+    if (rows->item[0].kind != V_TUPLE)
+        return false;
+    uint32_t width = rows->item[0].u.t->len;
+    if (width == 0 || width > max_side)
+        return false;
+    for (uint32_t i = 0; i < rows->len; i++) {
+        val row = rows->item[i];
+        if (row.kind != V_TUPLE || row.u.t->len != width)
+            return false;
+        for (uint32_t j = 0; j < width; j++) {
+            int c = cell_colour(row.u.t->item[j]);
+            if (c < 0)
+                return false;
+            cells[i * width + j] = (uint8_t)c;
+        }
+    }
+    *h = (uint16_t)rows->len;
+    *w = (uint16_t)width;
+    return true;
+}
+
+void val_score(val v, const struct grid *expected, bool *match, bool *shape_match,
+               uint32_t *cells_right, uint32_t *cells_total)
+{
+    uint32_t total = (uint32_t)expected->h * expected->w, right = 0;
+    bool shape = v.kind == V_TUPLE && v.u.t->len == expected->h;
+    for (uint32_t i = 0; shape && i < expected->h; i++) {
+        val row = v.u.t->item[i];
+        shape = row.kind == V_TUPLE && row.u.t->len == expected->w;
+    }
+    if (shape) {
+        for (uint32_t i = 0; i < expected->h; i++)
+            for (uint32_t j = 0; j < expected->w; j++)
+                right += cell_colour(v.u.t->item[i].u.t->item[j]) == grid_at(expected, (int)i, (int)j);
+    }
+    *shape_match = shape;
+    *match = shape && right == total; /* Python ==: True equals 1, so bools count as their ints */
+    *cells_right = right;
+    *cells_total = total;
+}

@@ -19,7 +19,11 @@
 #include "../../common/task.h"
 #include "dsl.h"
 
+/* Installs the SIGALRM handler (the evaluator owns SIGALRM: call it again if other code, such
+ * as a test framework, installed its own since). */
 void eval_init(void);
+
+extern uint64_t eval_nodes_run; /* DAG nodes computed so far (statistics and tests) */
 
 /* The values of one task's samples: I per sample, S = the demo (input, output) pairs; kept in a
  * long-lived arena until eval_inputs_release. */
@@ -48,8 +52,21 @@ void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_
                        const struct eval_inputs *in, uint32_t sample, size_t mem_limit);
 void eval_candidate(struct eval_state *st, struct ref root, uint32_t limit_ms, struct eval_result *out);
 void eval_sample_end(struct eval_state *st);
+/* When, between two candidates, the sample's arena holds more than this many bytes (default
+ * 512 MiB), eval_candidate drops the memo and the arena before running the next one: the
+ * values of earlier results of that sample are then gone, so copy results out (val_to_cells,
+ * val_score) before the next eval_candidate call when that can happen. */
+void eval_state_set_reset_bytes(struct eval_state *st, size_t bytes);
 
-/* Evaluates one parsed program on one input directly (no DAG): the `run` command and tests. */
+/* One protected evaluation in the current arena: clears the runtime state, arms the timer
+ * (limit_ms, 0 = none) and the memory cap (mem_limit bytes of arena growth, 0 = none), runs
+ * fn(ctx), and fills out (value = what fn returned). Used by the evaluator and by tests. */
+void eval_call_protected(val (*fn)(void *ctx), void *ctx, uint32_t limit_ms, size_t mem_limit,
+                         struct eval_result *out);
+
+/* Evaluates one parsed program on one input directly (no DAG): the `run` command and tests.
+ * Every line runs in order, as in Python. out->value lives in a private arena until the next
+ * eval_program call; I, S and C must live elsewhere (eval_inputs_make). */
 void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
                   struct eval_result *out);
 

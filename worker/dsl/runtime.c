@@ -1,2 +1,377 @@
-/* runtime.c: not written yet. */
+/* runtime.c: the DSL runtime state (dsl_rt): arenas and dsl_alloc, raising Python exceptions
+ * by longjmp to the protected boundary, timeouts and memouts, calling function values
+ * (primitives and the closures of compose/chain/fork/matcher/rbind/lbind/power) with Python's
+ * arity and recursion checks, the primitive dispatch table and the DSL constants. */
 #include "compat.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "dsl.h"
+
+struct dsl_runtime dsl_rt;
+
+const prim_fn prim_impl[PRIM_COUNT] = {
+#define PRIM(name, arity, ret, args, doc) prim_##name,
+#include "../../common/prims.def"
+#undef PRIM
+};
+
+/* ---------------------------------------------------------------- arenas */
+
+#define ARENA_BLOCK_SIZE ((size_t)1 << 20)     /* 1 MiB blocks */
+#define ARENA_RETAIN ((size_t)64 << 20)        /* blocks kept across resets */
+#define ARENA_ALIGN ((size_t)16)
+
+struct arena_block {
+    struct arena_block *next;
+    size_t size;                 /* bytes of data */
+    _Alignas(16) unsigned char data[];
+};
+
+struct dsl_arena {
+    struct arena_block *first, *cur;
+    size_t off;                  /* bytes used in cur */
+    size_t used;                 /* bytes handed out since the last reset */
+};
+
+static struct dsl_arena default_arena;
+static struct dsl_arena *current_arena = &default_arena;
+static uint64_t fail_countdown;
+
+struct dsl_arena *dsl_arena_new(void)
+{
+    struct dsl_arena *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        fputs("battfarm: out of memory (arena)\n", stderr);
+        abort();
+    }
+    return a;
+}
+
+static void arena_free_blocks(struct arena_block *b)
+{
+    while (b != NULL) {
+        struct arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+void dsl_arena_free(struct dsl_arena *a)
+{
+    if (a == NULL)
+        return;
+    if (current_arena == a)
+        dsl_arena_use(NULL);
+    arena_free_blocks(a->first);
+    if (a != &default_arena)
+        free(a);
+    else
+        memset(a, 0, sizeof(*a));
+}
+
+void dsl_arena_reset(struct dsl_arena *a)
+{
+    size_t kept = 0;
+    for (struct arena_block *b = a->first; b != NULL; b = b->next) {
+        kept += b->size;
+        if (kept >= ARENA_RETAIN && b->next != NULL) {
+            arena_free_blocks(b->next);
+            b->next = NULL;
+        }
+    }
+    a->cur = a->first;
+    a->off = 0;
+    a->used = 0;
+    if (a == current_arena)
+        dsl_rt.arena_used = 0;
+}
+
+size_t dsl_arena_bytes(const struct dsl_arena *a)
+{
+    return a->used;
+}
+
+struct dsl_arena *dsl_arena_use(struct dsl_arena *a)
+{
+    struct dsl_arena *prev = current_arena;
+    current_arena = a != NULL ? a : &default_arena;
+    dsl_rt.arena_used = current_arena->used;
+    return prev;
+}
+
+struct dsl_arena *dsl_arena_default(void)
+{
+    return &default_arena;
+}
+
+void dsl_debug_fail_alloc(uint64_t nth)
+{
+    fail_countdown = nth;
+}
+
+/* Moves to a block with room for n bytes: the next kept block if it is big enough, else a new
+ * one inserted after the current block. NULL when malloc fails. */
+static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
+{
+    struct arena_block *next = a->cur != NULL ? a->cur->next : a->first;
+    if (next == NULL || next->size < n) {
+        size_t size = n > ARENA_BLOCK_SIZE ? n : ARENA_BLOCK_SIZE;
+        struct arena_block *b = malloc(sizeof(*b) + size);
+        if (b == NULL)
+            return NULL;
+        b->size = size;
+        b->next = next;
+        if (a->cur != NULL)
+            a->cur->next = b;
+        else
+            a->first = b;
+        next = b;
+    }
+    a->cur = next;
+    a->off = 0;
+    return next;
+}
+
+void *dsl_alloc(size_t n)
+{
+    DSL_TICK();
+    if (BF_UNLIKELY(fail_countdown != 0) && --fail_countdown == 0)
+        dsl_memout();
+    n = n == 0 ? ARENA_ALIGN : (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    if (dsl_rt.arena_cap != 0 && dsl_rt.arena_used + n > dsl_rt.arena_cap)
+        dsl_memout();
+    struct dsl_arena *a = current_arena;
+    if (a->cur == NULL || a->off + n > a->cur->size) {
+        if (arena_next_block(a, n) == NULL)
+            dsl_memout();
+    }
+    void *p = a->cur->data + a->off;
+    a->off += n;
+    a->used += n;
+    dsl_rt.arena_used = a->used;
+    return p;
+}
+
+/* ---------------------------------------------------------------- exceptions */
+
+static const char *const exc_names[EXC_COUNT] = {
+    [EXC_TYPE] = "TypeError",
+    [EXC_VALUE] = "ValueError",
+    [EXC_INDEX] = "IndexError",
+    [EXC_STOP_ITERATION] = "StopIteration",
+    [EXC_RUNTIME] = "RuntimeError",
+    [EXC_ZERO_DIVISION] = "ZeroDivisionError",
+    [EXC_RECURSION] = "RecursionError",
+    [EXC_ATTRIBUTE] = "AttributeError",
+    [EXC_OVERFLOW] = "OverflowError",
+    [EXC_KEY] = "KeyError",
+};
+
+const char *dsl_exc_name(enum dsl_exc e)
+{
+    return (unsigned)e < EXC_COUNT ? exc_names[e] : "Exception";
+}
+
+BF_NORETURN static void dsl_jump(enum dsl_outcome outcome)
+{
+    dsl_rt.outcome = outcome;
+    if (dsl_rt.boundary == NULL) {
+        fprintf(stderr, "battfarm: DSL failure outside an evaluation: %s\n", dsl_rt.msg);
+        abort();
+    }
+    longjmp(*dsl_rt.boundary, 1);
+}
+
+void dsl_raise(enum dsl_exc e, const char *fmt, ...)
+{
+    int n = snprintf(dsl_rt.msg, sizeof(dsl_rt.msg), "%s: ", dsl_exc_name(e));
+    if (n < 0 || (size_t)n >= sizeof(dsl_rt.msg))
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dsl_rt.msg + n, sizeof(dsl_rt.msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    dsl_jump(DSL_ERROR);
+}
+
+void dsl_timeout(void)
+{
+    snprintf(dsl_rt.msg, sizeof(dsl_rt.msg), "timeout");
+    dsl_jump(DSL_TIMEOUT);
+}
+
+void dsl_memout(void)
+{
+    if (dsl_rt.mem_limit != 0)
+        snprintf(dsl_rt.msg, sizeof(dsl_rt.msg), "memout: evaluation needed more than %zu MB",
+                 dsl_rt.mem_limit >> 20);
+    else
+        snprintf(dsl_rt.msg, sizeof(dsl_rt.msg), "memout: out of memory");
+    dsl_jump(DSL_MEMOUT);
+}
+
+enum dsl_outcome dsl_protect(void (*fn)(void *ctx), void *ctx)
+{
+    jmp_buf jb;
+    jmp_buf *const saved = dsl_rt.boundary;
+    const uint32_t depth = dsl_rt.depth;
+    dsl_rt.boundary = &jb;
+    if (setjmp(jb) == 0) {
+        fn(ctx);
+        dsl_rt.boundary = saved;
+        return DSL_OK;
+    }
+    dsl_rt.boundary = saved;
+    dsl_rt.depth = depth;
+    return dsl_rt.outcome;
+}
+
+void dsl_rt_clear(void)
+{
+    dsl_rt.interrupt = 0;
+    dsl_rt.depth = 0;
+    dsl_rt.outcome = DSL_OK;
+    dsl_rt.msg[0] = '\0';
+}
+
+/* ---------------------------------------------------------------- function values */
+
+static struct vfunc prim_funcs[PRIM_COUNT];
+static bool prim_funcs_ready;
+
+val fn_prim(enum prim_id id)
+{
+    if (!prim_funcs_ready) {
+        for (int i = 0; i < PRIM_COUNT; i++) {
+            prim_funcs[i].kind = F_PRIM;
+            prim_funcs[i].arity = prim_table[i].arity;
+            prim_funcs[i].prim = (uint16_t)i;
+            prim_funcs[i].id = (uint32_t)i + 1;
+        }
+        prim_funcs_ready = true;
+    }
+    return v_func(&prim_funcs[id]);
+}
+
+struct vfunc *fn_new(enum func_kind kind, uint8_t arity)
+{
+    struct vfunc *f = dsl_alloc(sizeof(*f));
+    memset(f, 0, sizeof(*f));
+    if (dsl_rt.next_func_id <= PRIM_COUNT)
+        dsl_rt.next_func_id = PRIM_COUNT + 1;
+    f->kind = (uint8_t)kind;
+    f->arity = arity;
+    f->id = dsl_rt.next_func_id++;
+    return f;
+}
+
+int fn_arity(val f)
+{
+    if (f.kind != V_FUNC)
+        dsl_raise(EXC_ATTRIBUTE, "'%s' object has no attribute '__code__'",
+                  val_type_name(f));
+    return f.u.f->arity;
+}
+
+BF_NORETURN static void raise_arity(const struct vfunc *f, int argc)
+{
+    const char *name = f->kind == F_PRIM ? prim_table[f->prim].name : "<lambda>";
+    dsl_raise(EXC_TYPE, "%s() takes %d positional argument%s but %d %s given", name, f->arity,
+              f->arity == 1 ? "" : "s", argc, argc == 1 ? "was" : "were");
+}
+
+static void depth_enter(uint32_t frames)
+{
+    dsl_rt.depth += frames;
+    if (dsl_rt.depth > DSL_MAX_DEPTH)
+        dsl_raise(EXC_RECURSION, "maximum recursion depth exceeded");
+}
+
+/* The body of a closure (f->arity arguments already checked). */
+static val closure_call(const struct vfunc *f, const val *argv)
+{
+    val buf[4];
+    switch (f->kind) {
+    case F_COMPOSE: return fn_call1(f->a, fn_call1(f->b, argv[0]));
+    case F_CHAIN: return fn_call1(f->a, fn_call1(f->b, fn_call1(f->c, argv[0])));
+    case F_FORK: return fn_call2(f->a, fn_call1(f->b, argv[0]), fn_call1(f->c, argv[0]));
+    case F_MATCHER: return v_bool(val_eq(fn_call1(f->a, argv[0]), f->b));
+    case F_RBIND:
+        memcpy(buf, argv, f->arity * sizeof(val));
+        buf[f->arity] = f->b;
+        return fn_call(f->a, f->arity + 1, buf);
+    case F_LBIND:
+        buf[0] = f->b;
+        memcpy(buf + 1, argv, f->arity * sizeof(val));
+        return fn_call(f->a, f->arity + 1, buf);
+    case F_POWER: {
+        /* Python nests n-1 lambdas (compose(f, power(f, n-1))) around the innermost call. */
+        uint32_t extra = f->n > 1 ? (uint32_t)(f->n - 1 < DSL_MAX_DEPTH ? f->n - 1 : DSL_MAX_DEPTH) : 0;
+        depth_enter(extra);
+        val x = argv[0];
+        for (int64_t i = 0; i < f->n; i++)
+            x = fn_call1(f->a, x);
+        dsl_rt.depth -= extra;
+        return x;
+    }
+    default: dsl_raise(EXC_TYPE, "unknown function kind %d", f->kind);
+    }
+}
+
+val fn_call(val f, int argc, const val *argv)
+{
+    DSL_TICK();
+    if (f.kind != V_FUNC)
+        dsl_raise(EXC_TYPE, "'%s' object is not callable",
+                  val_type_name(f));
+    const struct vfunc *fn = f.u.f;
+    if (argc != fn->arity)
+        raise_arity(fn, argc);
+    depth_enter(1);
+    val r = fn->kind == F_PRIM ? prim_impl[fn->prim](argv) : closure_call(fn, argv);
+    dsl_rt.depth--;
+    return r;
+}
+
+val fn_call1(val f, val a)
+{
+    return fn_call(f, 1, &a);
+}
+
+val fn_call2(val f, val a, val b)
+{
+    val args[2] = { a, b };
+    return fn_call(f, 2, args);
+}
+
+/* ---------------------------------------------------------------- constants */
+
+static struct vtuple *const_pairs[CONST_COUNT];
+
+val const_value(enum const_id id)
+{
+    const struct const_info *c = &const_table[id];
+    switch (c->kind) {
+    case CK_BOOL: return v_bool(c->a != 0);
+    case CK_INT: return v_int(c->a);
+    case CK_PAIR:
+        if (const_pairs[id] == NULL) {
+            struct vtuple *t = calloc(1, sizeof(struct vtuple) + 2 * sizeof(val));
+            if (t == NULL) {
+                fputs("battfarm: out of memory (constants)\n", stderr);
+                abort();
+            }
+            t->len = 2;
+            t->item[0] = v_int(c->a);
+            t->item[1] = v_int(c->b);
+            const_pairs[id] = t;
+        }
+        return v_tuple(const_pairs[id]);
+    }
+    return v_none();
+}

@@ -1,2 +1,990 @@
-/* value.c: not written yet. */
+/* value.c: the DSL's run-time values with CPython 3.8-3.13 semantics: hashes, equality,
+ * ordering, repr, int arithmetic, and the set table of Objects/setobject.c (same probing,
+ * resizing, dummies and construction algorithms, hence the same iteration order).
+ *
+ * Every set function names the CPython function it follows. Where CPython versions differ,
+ * 3.11 is followed (none of the paths used here differ between 3.8 and 3.13). */
 #include "compat.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsl.h"
+
+#define LINEAR_PROBES 9
+#define PERTURB_SHIFT 5
+#define HASH_MODULUS ((((uint64_t)1) << 61) - 1) /* _PyHASH_MODULUS */
+
+/* ---------------------------------------------------------------- type names and errors */
+
+const char *val_type_name(val v)
+{
+    switch (v.kind) {
+    case V_NONE: return "NoneType";
+    case V_BOOL: return "bool";
+    case V_INT: return "int";
+    case V_TUPLE: return "tuple";
+    case V_SET: return v.u.s->frozen ? "frozenset" : "set";
+    case V_FUNC: return "function";
+    default: return "?";
+    }
+}
+
+BF_NORETURN static void raise_not_iterable(val v)
+{
+    dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(v));
+}
+
+/* ---------------------------------------------------------------- tuples */
+
+static struct vtuple *empty_tuple;
+
+struct vtuple *tuple_new(uint32_t len)
+{
+    struct vtuple *t = dsl_alloc(sizeof(struct vtuple) + (size_t)len * sizeof(val));
+    t->len = len;
+    t->hashed = 0;
+    t->hash = 0;
+    return t;
+}
+
+val tuple_pair(val a, val b)
+{
+    struct vtuple *t = tuple_new(2);
+    t->item[0] = a;
+    t->item[1] = b;
+    return v_tuple(t);
+}
+
+val tuple_ints(int64_t a, int64_t b)
+{
+    return tuple_pair(v_int(a), v_int(b));
+}
+
+/* Process-wide singletons live in malloc'd memory: they outlive every arena. */
+static void *static_alloc(size_t n)
+{
+    void *p = calloc(1, n);
+    if (p == NULL) {
+        fputs("battfarm: out of memory for DSL singletons\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+val tuple_empty(void)
+{
+    if (empty_tuple == NULL)
+        empty_tuple = static_alloc(sizeof(struct vtuple));
+    return v_tuple(empty_tuple);
+}
+
+/* ---------------------------------------------------------------- hashes */
+
+static int64_t int_hash(int64_t v)
+{
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int64_t r = (int64_t)(mag % HASH_MODULUS);
+    if (v < 0)
+        r = -r;
+    return r == -1 ? -2 : r;
+}
+
+/* tuplehash of CPython 3.8+ (xxHash-based). */
+static int64_t tuple_hash(struct vtuple *t)
+{
+    const uint64_t prime1 = 11400714785074694791ULL;
+    const uint64_t prime2 = 14029467366897019727ULL;
+    const uint64_t prime5 = 2870177450012600261ULL;
+    if (t->hashed)
+        return t->hash;
+    uint64_t acc = prime5;
+    for (uint32_t i = 0; i < t->len; i++) {
+        uint64_t lane = (uint64_t)val_hash(t->item[i]);
+        acc += lane * prime2;
+        acc = (acc << 31) | (acc >> 33);
+        acc *= prime1;
+    }
+    acc += (uint64_t)t->len ^ (prime5 ^ 3527539ULL);
+    int64_t h = acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
+    t->hash = h;
+    t->hashed = 1;
+    return h;
+}
+
+static uint64_t shuffle_bits(uint64_t h)
+{
+    return ((h ^ 89869747ULL) ^ (h << 16)) * 3644798167ULL;
+}
+
+/* frozenset_hash: xor of the shuffled hashes of the active entries, then the finaliser. */
+static int64_t frozenset_hash(struct vset *s)
+{
+    if (s->hashed)
+        return s->hash;
+    uint64_t h = 0;
+    for (int64_t i = 0; i <= s->mask; i++) {
+        const struct set_entry *e = &s->table[i];
+        if (e->key.kind != V_EMPTY_SLOT && e->key.kind != V_DUMMY_SLOT)
+            h ^= shuffle_bits((uint64_t)e->hash);
+    }
+    h ^= ((uint64_t)s->used + 1) * 1927868237ULL;
+    h ^= (h >> 11) ^ (h >> 25);
+    h = h * 69069U + 907133923ULL;
+    int64_t r = h == UINT64_MAX ? 590923713 : (int64_t)h;
+    if (s->frozen) {
+        s->hash = r;
+        s->hashed = 1;
+    }
+    return r;
+}
+
+int64_t val_hash(val v)
+{
+    switch (v.kind) {
+    case V_NONE: return 0x5f3759df; /* any constant: None is hashed by address in CPython */
+    case V_BOOL:
+    case V_INT: return int_hash(v.u.i);
+    case V_TUPLE: return tuple_hash(v.u.t);
+    case V_SET: return frozenset_hash(v.u.s);
+    case V_FUNC: return (int64_t)v.u.f->id;
+    default: dsl_raise(EXC_TYPE, "unhashable value");
+    }
+}
+
+/* ---------------------------------------------------------------- equality */
+
+static bool set_is_subset(const struct vset *a, const struct vset *b)
+{
+    if (a->used > b->used)
+        return false;
+    int64_t pos = 0;
+    val item;
+    while (set_next(a, &pos, &item))
+        if (!set_contains(b, item))
+            return false;
+    return true;
+}
+
+bool val_eq(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return a.u.i == b.u.i;
+    if (a.kind != b.kind)
+        return false;
+    switch (a.kind) {
+    case V_NONE: return true;
+    case V_TUPLE: {
+        const struct vtuple *x = a.u.t, *y = b.u.t;
+        if (x == y)
+            return true;
+        if (x->len != y->len)
+            return false;
+        if (x->hashed && y->hashed && x->hash != y->hash)
+            return false;
+        for (uint32_t i = 0; i < x->len; i++)
+            if (!val_eq(x->item[i], y->item[i]))
+                return false;
+        return true;
+    }
+    case V_SET: {
+        const struct vset *x = a.u.s, *y = b.u.s;
+        if (x == y)
+            return true;
+        if (x->used != y->used)
+            return false;
+        if (x->hashed && y->hashed && x->hash != y->hash)
+            return false;
+        return set_is_subset(x, y);
+    }
+    case V_FUNC: return a.u.f->id == b.u.f->id;
+    default: return false;
+    }
+}
+
+bool val_truthy(val v)
+{
+    switch (v.kind) {
+    case V_NONE: return false;
+    case V_BOOL:
+    case V_INT: return v.u.i != 0;
+    case V_TUPLE: return v.u.t->len != 0;
+    case V_SET: return v.u.s->used != 0;
+    default: return true;
+    }
+}
+
+/* ---------------------------------------------------------------- ordering */
+
+BF_NORETURN static void raise_not_ordered(val a, val b)
+{
+    dsl_raise(EXC_TYPE, "'<' not supported between instances of '%s' and '%s'", val_type_name(a),
+              val_type_name(b));
+}
+
+/* tuplerichcompare: the first index whose items differ (by ==) decides with `<`; else lengths. */
+static bool tuple_lt(const struct vtuple *x, const struct vtuple *y)
+{
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    for (uint32_t i = 0; i < n; i++)
+        if (!val_eq(x->item[i], y->item[i]))
+            return val_lt(x->item[i], y->item[i]);
+    return x->len < y->len;
+}
+
+bool val_lt(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return a.u.i < b.u.i;
+    if (a.kind == V_TUPLE && b.kind == V_TUPLE)
+        return tuple_lt(a.u.t, b.u.t);
+    if (a.kind == V_SET && b.kind == V_SET) /* proper subset */
+        return a.u.s->used < b.u.s->used && set_is_subset(a.u.s, b.u.s);
+    raise_not_ordered(a, b);
+}
+
+/* ---------------------------------------------------------------- containers */
+
+int64_t val_len(val v)
+{
+    if (v.kind == V_TUPLE)
+        return v.u.t->len;
+    if (v.kind == V_SET)
+        return v.u.s->used;
+    dsl_raise(EXC_TYPE, "object of type '%s' has no len()", val_type_name(v));
+}
+
+bool val_in(val x, val container)
+{
+    if (container.kind == V_TUPLE) {
+        const struct vtuple *t = container.u.t;
+        for (uint32_t i = 0; i < t->len; i++)
+            if (val_eq(t->item[i], x))
+                return true;
+        return false;
+    }
+    if (container.kind == V_SET)
+        return set_contains(container.u.s, x);
+    dsl_raise(EXC_TYPE, "argument of type '%s' is not iterable", val_type_name(container));
+}
+
+void val_iter_init(struct val_iter *it, val container)
+{
+    if (container.kind != V_TUPLE && container.kind != V_SET)
+        raise_not_iterable(container);
+    it->c = container;
+    it->pos = 0;
+}
+
+bool val_iter_next(struct val_iter *it, val *item)
+{
+    if (it->c.kind == V_SET)
+        return set_next(it->c.u.s, &it->pos, item);
+    if ((uint64_t)it->pos >= it->c.u.t->len)
+        return false;
+    *item = it->c.u.t->item[it->pos++];
+    return true;
+}
+
+val val_index(val seq, int64_t i)
+{
+    if (seq.kind != V_TUPLE)
+        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", val_type_name(seq));
+    int64_t n = seq.u.t->len;
+    if (i < 0)
+        i += n;
+    if (i < 0 || i >= n)
+        dsl_raise(EXC_INDEX, "tuple index out of range");
+    return seq.u.t->item[i];
+}
+
+/* PySlice_AdjustIndices for one bound with step 1. */
+static int64_t slice_bound(int64_t b, int64_t n, int64_t dflt)
+{
+    if (b == SLICE_NONE)
+        return dflt;
+    if (b < 0) {
+        b += n;
+        return b < 0 ? 0 : b;
+    }
+    return b > n ? n : b;
+}
+
+val val_slice(val seq, int64_t start, int64_t stop)
+{
+    if (seq.kind != V_TUPLE)
+        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", val_type_name(seq));
+    int64_t n = seq.u.t->len;
+    int64_t lo = slice_bound(start, n, 0), hi = slice_bound(stop, n, n);
+    if (lo == 0 && hi == n)
+        return seq;
+    if (hi <= lo)
+        return tuple_empty();
+    struct vtuple *t = tuple_new((uint32_t)(hi - lo));
+    memcpy(t->item, seq.u.t->item + lo, (size_t)(hi - lo) * sizeof(val));
+    return v_tuple(t);
+}
+
+val tuple_of(val iterable)
+{
+    if (iterable.kind == V_TUPLE)
+        return iterable;
+    if (iterable.kind != V_SET)
+        raise_not_iterable(iterable);
+    const struct vset *s = iterable.u.s;
+    if (s->used == 0)
+        return tuple_empty();
+    struct vtuple *t = tuple_new((uint32_t)s->used);
+    int64_t pos = 0;
+    uint32_t k = 0;
+    val item;
+    while (set_next(s, &pos, &item))
+        t->item[k++] = item;
+    return v_tuple(t);
+}
+
+/* ---------------------------------------------------------------- sorted, max, min */
+
+/* count_run of CPython 3.8-3.12 listobject.c: a non-descending run, or a strictly descending
+ * one (then *descending is set). */
+static int64_t sort_count_run(const val *keys, int64_t lo, int64_t hi, bool *descending)
+{
+    *descending = false;
+    if (lo + 1 == hi)
+        return 1;
+    int64_t n = 2, k = lo + 2;
+    if (val_lt(keys[lo + 1], keys[lo])) {
+        *descending = true;
+        for (; k < hi && val_lt(keys[k], keys[k - 1]); k++, n++)
+            ;
+    } else {
+        for (; k < hi && !val_lt(keys[k], keys[k - 1]); k++, n++)
+            ;
+    }
+    return n;
+}
+
+static void sort_reverse(val *keys, val *items, int64_t lo, int64_t hi)
+{
+    for (int64_t i = lo, j = hi - 1; i < j; i++, j--) {
+        val t = keys[i];
+        keys[i] = keys[j];
+        keys[j] = t;
+        t = items[i];
+        items[i] = items[j];
+        items[j] = t;
+    }
+}
+
+/* binarysort of CPython 3.8-3.12: [lo, start) is sorted; insert the rest one by one after any
+ * equal elements. */
+static void sort_binary_insertion(val *keys, val *items, int64_t lo, int64_t hi, int64_t start)
+{
+    if (start == lo)
+        start++;
+    for (; start < hi; start++) {
+        DSL_TICK();
+        int64_t l = lo, r = start;
+        val pivot = keys[start], pivot_item = items[start];
+        do {
+            int64_t p = l + ((r - l) >> 1);
+            if (val_lt(pivot, keys[p]))
+                r = p;
+            else
+                l = p + 1;
+        } while (l < r);
+        for (int64_t p = start; p > l; p--) {
+            keys[p] = keys[p - 1];
+            items[p] = items[p - 1];
+        }
+        keys[l] = pivot;
+        items[l] = pivot_item;
+    }
+}
+
+/* Stable bottom-up merge sort for long inputs (takes from the right only when strictly less). */
+static void sort_merge(val *keys, val *items, int64_t n)
+{
+    val *tk = dsl_alloc((size_t)n * sizeof(val)), *ti = dsl_alloc((size_t)n * sizeof(val));
+    for (int64_t width = 1; width < n; width *= 2) {
+        for (int64_t lo = 0; lo < n; lo += 2 * width) {
+            int64_t mid = lo + width < n ? lo + width : n;
+            int64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int64_t i = lo, j = mid, k = lo;
+            DSL_TICK();
+            while (i < mid && j < hi) {
+                if (val_lt(keys[j], keys[i])) {
+                    tk[k] = keys[j];
+                    ti[k++] = items[j++];
+                } else {
+                    tk[k] = keys[i];
+                    ti[k++] = items[i++];
+                }
+            }
+            for (; i < mid; i++, k++) {
+                tk[k] = keys[i];
+                ti[k] = items[i];
+            }
+            for (; j < hi; j++, k++) {
+                tk[k] = keys[j];
+                ti[k] = items[j];
+            }
+        }
+        memcpy(keys, tk, (size_t)n * sizeof(val));
+        memcpy(items, ti, (size_t)n * sizeof(val));
+    }
+}
+
+val py_sorted(val iterable, val key)
+{
+    val items = tuple_of(iterable);
+    int64_t n = items.u.t->len;
+    if (n == 0)
+        return tuple_empty();
+    struct vtuple *out = tuple_new((uint32_t)n);
+    memcpy(out->item, items.u.t->item, (size_t)n * sizeof(val));
+    val *keys = dsl_alloc((size_t)n * sizeof(val)); /* sorted alongside the items */
+    for (int64_t i = 0; i < n; i++)
+        keys[i] = key.kind == V_NONE ? out->item[i] : fn_call1(key, out->item[i]);
+    if (n < 64) {
+        bool descending;
+        int64_t run = sort_count_run(keys, 0, n, &descending);
+        if (descending)
+            sort_reverse(keys, out->item, 0, run);
+        sort_binary_insertion(keys, out->item, 0, n, run);
+    } else {
+        sort_merge(keys, out->item, n);
+    }
+    return v_tuple(out);
+}
+
+/* min_max of bltinmodule.c: a later item replaces the current one only when strictly better. */
+static val py_min_max(val iterable, val key, bool want_max)
+{
+    struct val_iter it;
+    val item, best = v_none(), best_key = v_none();
+    bool have = false;
+    val_iter_init(&it, iterable);
+    while (val_iter_next(&it, &item)) {
+        val k = key.kind == V_NONE ? item : fn_call1(key, item);
+        if (!have || (want_max ? val_lt(best_key, k) : val_lt(k, best_key))) {
+            best = item;
+            best_key = k;
+            have = true;
+        }
+    }
+    if (!have)
+        dsl_raise(EXC_VALUE, "%s() arg is an empty sequence", want_max ? "max" : "min");
+    return best;
+}
+
+val py_max(val iterable, val key)
+{
+    return py_min_max(iterable, key, true);
+}
+
+val py_min(val iterable, val key)
+{
+    return py_min_max(iterable, key, false);
+}
+
+/* ---------------------------------------------------------------- ints */
+
+int64_t int_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        dsl_raise(EXC_OVERFLOW, "int too large (%" PRId64 " + %" PRId64 ")", a, b);
+    return r;
+}
+
+int64_t int_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        dsl_raise(EXC_OVERFLOW, "int too large (%" PRId64 " - %" PRId64 ")", a, b);
+    return r;
+}
+
+int64_t int_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        dsl_raise(EXC_OVERFLOW, "int too large (%" PRId64 " * %" PRId64 ")", a, b);
+    return r;
+}
+
+int64_t int_floordiv(int64_t a, int64_t b)
+{
+    if (b == 0)
+        dsl_raise(EXC_ZERO_DIVISION, "integer division or modulo by zero");
+    if (a == INT64_MIN && b == -1)
+        dsl_raise(EXC_OVERFLOW, "int too large (%" PRId64 " // -1)", a);
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+int64_t int_mod(int64_t a, int64_t b)
+{
+    if (b == 0)
+        dsl_raise(EXC_ZERO_DIVISION, "integer modulo by zero");
+    if (b == -1)
+        return 0;
+    int64_t r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0)))
+        r += b;
+    return r;
+}
+
+int64_t val_as_int(val v, const char *what)
+{
+    if (!v_is_int(v))
+        dsl_raise(EXC_TYPE, "%s: expected an int, got '%s'", what ? what : "value", val_type_name(v));
+    return v.u.i;
+}
+
+/* ---------------------------------------------------------------- the set table */
+
+static void set_table_clear(struct set_entry *table, int64_t size)
+{
+    for (int64_t i = 0; i < size; i++) {
+        table[i].hash = 0;
+        table[i].key.kind = V_EMPTY_SLOT;
+        table[i].key.pad_ = 0;
+        table[i].key.u.i = 0;
+    }
+}
+
+static void set_init(struct vset *s)
+{
+    s->fill = s->used = 0;
+    s->mask = SET_MINSIZE - 1;
+    s->hash = 0;
+    s->hashed = 0;
+    s->frozen = 0;
+    s->table = s->smalltable;
+    set_table_clear(s->smalltable, SET_MINSIZE);
+}
+
+struct vset *set_new(void)
+{
+    struct vset *s = dsl_alloc(sizeof(struct vset));
+    set_init(s);
+    return s;
+}
+
+static bool slot_empty(const struct set_entry *e) { return e->key.kind == V_EMPTY_SLOT; }
+static bool slot_dummy(const struct set_entry *e) { return e->key.kind == V_DUMMY_SLOT; }
+
+/* set_insert_clean: key is known absent and the table has no dummies. */
+static void set_insert_clean(struct set_entry *table, uint64_t mask, val key, int64_t hash)
+{
+    uint64_t perturb = (uint64_t)hash;
+    uint64_t i = (uint64_t)hash & mask;
+    struct set_entry *e;
+    for (;;) {
+        e = &table[i];
+        if (slot_empty(e))
+            goto found;
+        if (i + LINEAR_PROBES <= mask) {
+            for (int j = 0; j < LINEAR_PROBES; j++) {
+                e++;
+                if (slot_empty(e))
+                    goto found;
+            }
+        }
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+found:
+    e->key = key;
+    e->hash = hash;
+}
+
+/* set_table_resize: a table of the smallest power of two above minused; active entries are
+ * re-inserted in old slot order. */
+static void set_table_resize(struct vset *s, int64_t minused)
+{
+    int64_t newsize = SET_MINSIZE;
+    while (newsize <= minused)
+        newsize <<= 1;
+    if (newsize == SET_MINSIZE && s->table == s->smalltable && s->fill == s->used)
+        return; /* CPython: cannot get any smaller and nothing to clean */
+    struct set_entry *old = s->table;
+    int64_t oldsize = s->mask + 1;
+    if (old == s->smalltable) { /* keep the old entries while the new table is filled */
+        old = dsl_alloc(sizeof(s->smalltable));
+        memcpy(old, s->smalltable, sizeof(s->smalltable));
+    }
+    struct set_entry *table = newsize == SET_MINSIZE ? s->smalltable
+                                                     : dsl_alloc((size_t)newsize * sizeof(struct set_entry));
+    set_table_clear(table, newsize);
+    s->table = table;
+    s->mask = newsize - 1;
+    s->fill = s->used;
+    for (int64_t k = 0; k < oldsize; k++)
+        if (!slot_empty(&old[k]) && !slot_dummy(&old[k]))
+            set_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
+    DSL_TICK();
+}
+
+void set_add_hashed(struct vset *s, val key, int64_t hash)
+{
+    uint64_t mask = (uint64_t)s->mask;
+    uint64_t i = (uint64_t)hash & mask;
+    uint64_t perturb = (uint64_t)hash;
+    struct set_entry *freeslot = NULL, *e;
+    for (;;) {
+        e = &s->table[i];
+        int probes = (i + LINEAR_PROBES <= mask) ? LINEAR_PROBES : 0;
+        do {
+            if (slot_empty(e))
+                goto found_unused_or_dummy;
+            if (e->hash == hash) {
+                if (val_eq(e->key, key))
+                    return; /* found active: the first inserted key is kept */
+            } else if (slot_dummy(e)) {
+                freeslot = e; /* CPython 3.8-3.13 keep the last dummy seen */
+            }
+            e++;
+        } while (probes--);
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+found_unused_or_dummy:
+    if (freeslot != NULL) {
+        s->used++;
+        freeslot->key = key;
+        freeslot->hash = hash;
+        return;
+    }
+    s->fill++;
+    s->used++;
+    e->key = key;
+    e->hash = hash;
+    if ((uint64_t)s->fill * 5 < mask * 3)
+        return;
+    set_table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+}
+
+void set_add(struct vset *s, val key)
+{
+    set_add_hashed(s, key, val_hash(key));
+}
+
+/* set_lookkey: the entry holding key, or NULL. */
+static struct set_entry *set_lookkey(const struct vset *s, val key, int64_t hash)
+{
+    uint64_t mask = (uint64_t)s->mask;
+    uint64_t i = (uint64_t)hash & mask;
+    uint64_t perturb = (uint64_t)hash;
+    for (;;) {
+        struct set_entry *e = &s->table[i];
+        int probes = (i + LINEAR_PROBES <= mask) ? LINEAR_PROBES : 0;
+        do {
+            if (slot_empty(e))
+                return NULL;
+            if (e->hash == hash && val_eq(e->key, key))
+                return e;
+            e++;
+        } while (probes--);
+        perturb >>= PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+}
+
+bool set_contains(const struct vset *s, val key)
+{
+    return set_lookkey(s, key, val_hash(key)) != NULL;
+}
+
+static void set_discard_hashed(struct vset *s, val key, int64_t hash)
+{
+    struct set_entry *e = set_lookkey(s, key, hash);
+    if (e == NULL)
+        return;
+    e->key.kind = V_DUMMY_SLOT;
+    e->key.u.i = 0;
+    e->hash = -1;
+    s->used--;
+}
+
+void set_discard(struct vset *s, val key)
+{
+    set_discard_hashed(s, key, val_hash(key));
+}
+
+bool set_next(const struct vset *s, int64_t *pos, val *item)
+{
+    for (int64_t i = *pos; i <= s->mask; i++) {
+        const struct set_entry *e = &s->table[i];
+        if (!slot_empty(e) && !slot_dummy(e)) {
+            *item = e->key;
+            *pos = i + 1;
+            return true;
+        }
+    }
+    *pos = s->mask + 1;
+    return false;
+}
+
+/* set_merge: adds the entries of other in its slot order, with CPython's fast paths. */
+static void set_merge(struct vset *s, const struct vset *other)
+{
+    if (other == s || other->used == 0)
+        return;
+    if ((s->fill + other->used) * 5 >= s->mask * 3)
+        set_table_resize(s, (s->used + other->used) * 2);
+    if (s->fill == 0 && s->mask == other->mask && other->fill == other->used) {
+        memcpy(s->table, other->table, (size_t)(other->mask + 1) * sizeof(struct set_entry));
+        s->fill = other->fill;
+        s->used = other->used;
+        return;
+    }
+    if (s->fill == 0) {
+        s->fill = s->used = other->used;
+        for (int64_t i = 0; i <= other->mask; i++) {
+            const struct set_entry *e = &other->table[i];
+            if (!slot_empty(e) && !slot_dummy(e))
+                set_insert_clean(s->table, (uint64_t)s->mask, e->key, e->hash);
+        }
+        return;
+    }
+    for (int64_t i = 0; i <= other->mask; i++) {
+        const struct set_entry *e = &other->table[i];
+        if (!slot_empty(e) && !slot_dummy(e))
+            set_add_hashed(s, e->key, e->hash);
+    }
+}
+
+void set_update(struct vset *s, val other)
+{
+    if (other.kind == V_SET) {
+        set_merge(s, other.u.s);
+    } else if (other.kind == V_TUPLE) {
+        for (uint32_t i = 0; i < other.u.t->len; i++)
+            set_add(s, other.u.t->item[i]);
+    } else {
+        raise_not_iterable(other);
+    }
+}
+
+struct vset *set_copy(const struct vset *s)
+{
+    struct vset *r = set_new();
+    set_merge(r, s);
+    return r;
+}
+
+/* set_union with one argument (also what set_or does for two sets). */
+struct vset *set_or(const struct vset *a, val b)
+{
+    struct vset *r = set_copy(a);
+    if (b.kind == V_SET && b.u.s == a)
+        return r;
+    set_update(r, b);
+    return r;
+}
+
+/* set_intersection. */
+struct vset *set_and(const struct vset *a, val b)
+{
+    if (b.kind == V_SET && b.u.s == a)
+        return set_copy(a);
+    struct vset *r = set_new();
+    if (b.kind == V_SET) {
+        const struct vset *so = a, *other = b.u.s;
+        if (other->used > so->used) {
+            const struct vset *t = so;
+            so = other;
+            other = t;
+        }
+        for (int64_t i = 0; i <= other->mask; i++) {
+            const struct set_entry *e = &other->table[i];
+            if (!slot_empty(e) && !slot_dummy(e) && set_lookkey(so, e->key, e->hash) != NULL)
+                set_add_hashed(r, e->key, e->hash);
+        }
+        return r;
+    }
+    struct val_iter it;
+    val item;
+    val_iter_init(&it, b);
+    while (val_iter_next(&it, &item)) {
+        int64_t h = val_hash(item);
+        if (set_lookkey(a, item, h) != NULL)
+            set_add_hashed(r, item, h);
+    }
+    return r;
+}
+
+/* set_copy_and_difference + set_difference_update_internal (with its final dummy cleanup). */
+static struct vset *set_copy_and_difference(const struct vset *a, val b)
+{
+    struct vset *r = set_copy(a);
+    if (b.kind == V_SET) {
+        const struct vset *o = b.u.s;
+        for (int64_t i = 0; i <= o->mask; i++) {
+            const struct set_entry *e = &o->table[i];
+            if (!slot_empty(e) && !slot_dummy(e))
+                set_discard_hashed(r, e->key, e->hash);
+        }
+    } else {
+        struct val_iter it;
+        val item;
+        val_iter_init(&it, b);
+        while (val_iter_next(&it, &item))
+            set_discard(r, item);
+    }
+    if ((uint64_t)(r->fill - r->used) > (uint64_t)r->mask / 4)
+        set_table_resize(r, r->used > 50000 ? r->used * 2 : r->used * 4);
+    return r;
+}
+
+/* set_difference. */
+struct vset *set_sub(const struct vset *a, val b)
+{
+    if (b.kind != V_SET || (a->used >> 2) > b.u.s->used)
+        return set_copy_and_difference(a, b);
+    struct vset *r = set_new();
+    const struct vset *o = b.u.s;
+    for (int64_t i = 0; i <= a->mask; i++) {
+        const struct set_entry *e = &a->table[i];
+        if (!slot_empty(e) && !slot_dummy(e) && set_lookkey(o, e->key, e->hash) == NULL)
+            set_add_hashed(r, e->key, e->hash);
+    }
+    return r;
+}
+
+val set_freeze(struct vset *s)
+{
+    s->frozen = 1;
+    return v_set(s);
+}
+
+val frozenset_of(val x)
+{
+    if (x.kind == V_SET) {
+        if (x.u.s->frozen)
+            return x;
+        return set_freeze(set_copy(x.u.s));
+    }
+    struct vset *s = set_new();
+    set_update(s, x);
+    return set_freeze(s);
+}
+
+static struct vset *empty_set;
+
+val set_empty(void)
+{
+    if (empty_set == NULL) {
+        empty_set = static_alloc(sizeof(struct vset));
+        set_init(empty_set);
+        empty_set->frozen = 1;
+    }
+    return v_set(empty_set);
+}
+
+/* ---------------------------------------------------------------- text */
+
+void sb_putc(struct strbuf *sb, char c)
+{
+    char s[2] = { c, 0 };
+    sb_puts(sb, s);
+}
+
+static void sb_reserve(struct strbuf *sb, size_t extra)
+{
+    if (sb->len + extra + 1 <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 64;
+    while (cap < sb->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(sb->p, cap);
+    if (p == NULL) {
+        fputs("battfarm: out of memory in strbuf\n", stderr);
+        abort();
+    }
+    sb->p = p;
+    sb->cap = cap;
+}
+
+void sb_puts(struct strbuf *sb, const char *s)
+{
+    size_t n = strlen(s);
+    sb_reserve(sb, n);
+    memcpy(sb->p + sb->len, s, n + 1);
+    sb->len += n;
+}
+
+void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sb_reserve(sb, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(sb->p + sb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+}
+
+void sb_release(struct strbuf *sb)
+{
+    free(sb->p);
+    sb->p = NULL;
+    sb->len = sb->cap = 0;
+}
+
+static void repr_set(const struct vset *s, struct strbuf *sb)
+{
+    if (s->used == 0) {
+        sb_puts(sb, s->frozen ? "frozenset()" : "set()");
+        return;
+    }
+    sb_puts(sb, s->frozen ? "frozenset({" : "{");
+    int64_t pos = 0;
+    val item;
+    bool first = true;
+    while (set_next(s, &pos, &item)) {
+        if (!first)
+            sb_puts(sb, ", ");
+        first = false;
+        val_repr(item, sb);
+    }
+    sb_puts(sb, s->frozen ? "})" : "}");
+}
+
+void val_repr(val v, struct strbuf *sb)
+{
+    switch (v.kind) {
+    case V_NONE: sb_puts(sb, "None"); break;
+    case V_BOOL: sb_puts(sb, v.u.i ? "True" : "False"); break;
+    case V_INT: sb_printf(sb, "%" PRId64, v.u.i); break;
+    case V_TUPLE:
+        sb_putc(sb, '(');
+        for (uint32_t i = 0; i < v.u.t->len; i++) {
+            if (i)
+                sb_puts(sb, ", ");
+            val_repr(v.u.t->item[i], sb);
+        }
+        sb_puts(sb, v.u.t->len == 1 ? ",)" : ")");
+        break;
+    case V_SET: repr_set(v.u.s, sb); break;
+    case V_FUNC:
+        if (v.u.f->kind == F_PRIM && v.u.f->prim < PRIM_COUNT)
+            sb_printf(sb, "<function %s>", prim_table[v.u.f->prim].name);
+        else
+            sb_puts(sb, "<function>");
+        break;
+    default: sb_puts(sb, "<?>"); break;
+    }
+}

@@ -142,6 +142,7 @@ bool set_next(const struct vset *s, int64_t *pos, val *item);
 int64_t val_hash(val v);                   /* hash(v) */
 bool val_eq(val a, val b);                 /* a == b */
 bool val_truthy(val v);                    /* bool(v) */
+const char *val_type_name(val v);          /* type(v).__name__: 'int', 'tuple', 'frozenset', ... */
 bool val_lt(val a, val b);                 /* a < b; raises TypeError when not comparable */
 int64_t val_len(val v);                    /* len(v): tuples and sets; TypeError otherwise */
 bool val_in(val x, val container);         /* x in container (tuple scan or set lookup) */

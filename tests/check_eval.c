@@ -1,0 +1,309 @@
+/* check_eval.c: the evaluator: memo sharing across candidates of a sample, failures recorded
+ * on the failing node (dependents fail without running), per-candidate timeouts and memory
+ * caps, the memo reset threshold, inputs, and eval_program on parsed programs. */
+#include "compat.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "eval.h"
+
+/* ---- a hand-built DAG (node i may only use nodes < i) ---- */
+
+static struct ref R_node(uint32_t id) { struct ref r = { REF_NODE, id }; return r; }
+static struct ref R_const(enum const_id id) { struct ref r = { REF_CONST, (uint32_t)id }; return r; }
+static struct ref R_prim(enum prim_id id) { struct ref r = { REF_PRIM, (uint32_t)id }; return r; }
+static struct ref R_I(void) { struct ref r = { REF_I, 0 }; return r; }
+
+static struct pnode N(struct ref callee, int nargs, struct ref a0, struct ref a1, struct ref a2)
+{
+    struct pnode n;
+    memset(&n, 0, sizeof(n));
+    n.callee = callee;
+    n.nargs = (uint8_t)nargs;
+    n.arg[0] = a0;
+    n.arg[1] = a1;
+    n.arg[2] = a2;
+    return n;
+}
+
+enum {
+    N_THREE, N_SIX, N_NEG3, N_DIV0, N_AFTER_DIV0, N_ADD_TEN, N_SIXTEEN, N_100, N_1E4, N_1E6,
+    N_RANGE, N_INC, N_INC100, N_SLOW, N_SLOW_SIZE, N_HEIGHT, N_COUNT
+};
+
+static struct pnode dag[N_COUNT];
+
+static void dag_build(void)
+{
+    struct ref none = { REF_NONE, 0 };
+    dag[N_THREE] = N(R_prim(PRIM_add), 2, R_const(CONST_ONE), R_const(CONST_TWO), none);
+    dag[N_SIX] = N(R_prim(PRIM_double), 1, R_node(N_THREE), none, none);
+    dag[N_NEG3] = N(R_prim(PRIM_invert), 1, R_node(N_THREE), none, none);
+    dag[N_DIV0] = N(R_prim(PRIM_divide), 2, R_node(N_THREE), R_const(CONST_ZERO), none);
+    dag[N_AFTER_DIV0] = N(R_prim(PRIM_add), 2, R_node(N_DIV0), R_const(CONST_ONE), none);
+    dag[N_ADD_TEN] = N(R_prim(PRIM_rbind), 2, R_prim(PRIM_add), R_const(CONST_TEN), none);
+    dag[N_SIXTEEN] = N(R_node(N_ADD_TEN), 1, R_node(N_SIX), none, none);
+    dag[N_100] = N(R_prim(PRIM_multiply), 2, R_const(CONST_TEN), R_const(CONST_TEN), none);
+    dag[N_1E4] = N(R_prim(PRIM_multiply), 2, R_node(N_100), R_node(N_100), none);
+    dag[N_1E6] = N(R_prim(PRIM_multiply), 2, R_node(N_1E4), R_node(N_100), none);
+    dag[N_RANGE] = N(R_prim(PRIM_interval), 3, R_const(CONST_ZERO), R_node(N_1E6), R_const(CONST_ONE));
+    dag[N_INC] = N(R_prim(PRIM_rbind), 2, R_prim(PRIM_add), R_const(CONST_ONE), none);
+    dag[N_INC100] = N(R_prim(PRIM_power), 2, R_node(N_INC), R_node(N_100), none);
+    dag[N_SLOW] = N(R_prim(PRIM_apply), 2, R_node(N_INC100), R_node(N_RANGE), none);
+    dag[N_SLOW_SIZE] = N(R_prim(PRIM_size), 1, R_node(N_SLOW), none, none);
+    dag[N_HEIGHT] = N(R_prim(PRIM_size), 1, R_I(), none, none);
+}
+
+static struct sample samples[2];
+static struct eval_inputs inputs;
+
+static void inputs_build(void)
+{
+    memset(samples, 0, sizeof(samples));
+    for (int s = 0; s < 2; s++) {
+        samples[s].kind = SAMPLE_DEMO;
+        samples[s].index = (uint16_t)s;
+        samples[s].has_output = true;
+        samples[s].input.h = (uint8_t)(2 + s);
+        samples[s].input.w = 3;
+        samples[s].output.h = 1;
+        samples[s].output.w = 1;
+        for (int k = 0; k < 9; k++)
+            samples[s].input.cell[k] = (uint8_t)(k % 10);
+    }
+    eval_inputs_make(&inputs, samples, 2, 2);
+}
+
+static struct eval_state *st;
+
+static void setup(void)
+{
+    eval_init(); /* after Check's own SIGALRM handler: the evaluator owns SIGALRM */
+    dag_build();
+    inputs_build();
+    st = eval_state_new();
+}
+
+static void teardown(void)
+{
+    eval_state_free(st);
+    eval_inputs_release(&inputs);
+}
+
+/* Runs one candidate; returns how many nodes it computed. */
+static uint64_t run(uint32_t root, uint32_t limit_ms, struct eval_result *r)
+{
+    uint64_t before = eval_nodes_run;
+    eval_candidate(st, R_node(root), limit_ms, r);
+    return eval_nodes_run - before;
+}
+
+static int64_t int_result(const struct eval_result *r)
+{
+    ck_assert_msg(r->outcome == DSL_OK, "outcome %d: %s", r->outcome, r->msg);
+    ck_assert(v_is_int(r->value));
+    return r->value.u.i;
+}
+
+START_TEST(test_memo_sharing)
+{
+    struct eval_result r;
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    ck_assert_uint_eq(run(N_SIX, 1000, &r), 2);
+    ck_assert_int_eq(int_result(&r), 6);
+    ck_assert_uint_eq(run(N_NEG3, 1000, &r), 1); /* 3 is shared */
+    ck_assert_int_eq(int_result(&r), -3);
+    ck_assert_uint_eq(run(N_SIXTEEN, 1000, &r), 2); /* a closure held by a node, called */
+    ck_assert_int_eq(int_result(&r), 16);
+    ck_assert_uint_eq(run(N_SIX, 1000, &r), 0);
+    ck_assert_int_eq(int_result(&r), 6);
+    ck_assert_uint_eq(run(N_HEIGHT, 1000, &r), 1);
+    ck_assert_int_eq(int_result(&r), 2);
+    eval_sample_end(st);
+    /* another sample: nothing is remembered, and I is that sample's input */
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 1, 0);
+    ck_assert_uint_eq(run(N_SIX, 1000, &r), 2);
+    ck_assert_uint_eq(run(N_HEIGHT, 1000, &r), 1);
+    ck_assert_int_eq(int_result(&r), 3);
+    eval_sample_end(st);
+}
+END_TEST
+
+START_TEST(test_failure_shared)
+{
+    struct eval_result r;
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    ck_assert_uint_eq(run(N_AFTER_DIV0, 1000, &r), 2); /* 3 and the division; the add never runs */
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    ck_assert_msg(strncmp(r.msg, "ZeroDivisionError: ", 19) == 0, "%s", r.msg);
+    char first[256];
+    snprintf(first, sizeof(first), "%s", r.msg);
+    ck_assert_uint_eq(run(N_AFTER_DIV0, 1000, &r), 0);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    ck_assert_str_eq(r.msg, first);
+    ck_assert_uint_eq(run(N_DIV0, 1000, &r), 0);
+    ck_assert_str_eq(r.msg, first);
+    ck_assert_uint_eq(run(N_SIX, 1000, &r), 1); /* unrelated candidates are unaffected */
+    ck_assert_int_eq(int_result(&r), 6);
+    eval_sample_end(st);
+}
+END_TEST
+
+START_TEST(test_timeout_per_candidate)
+{
+    struct eval_result r;
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    run(N_SLOW_SIZE, 100, &r);
+    ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
+    ck_assert_str_eq(r.msg, "timeout after 100 ms");
+    ck_assert_uint_ge(r.wall_us, 100000);
+    ck_assert_uint_lt(r.wall_us, 150000);
+    /* the next candidate has its own budget */
+    ck_assert_uint_eq(run(N_SIX, 100, &r), 2);
+    ck_assert_int_eq(int_result(&r), 6);
+    /* the slow node now starts at once, uses its whole budget, and is remembered as a timeout */
+    run(N_SLOW_SIZE, 100, &r);
+    ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
+    ck_assert_uint_eq(run(N_SLOW_SIZE, 100, &r), 0);
+    ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
+    ck_assert_uint_lt(r.wall_us, 20000);
+    eval_sample_end(st);
+}
+END_TEST
+
+START_TEST(test_memout_per_candidate)
+{
+    struct eval_result r;
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, (size_t)4 << 20);
+    run(N_RANGE, 2000, &r); /* a million-item tuple: 16 MB */
+    ck_assert_int_eq(r.outcome, DSL_MEMOUT);
+    ck_assert_uint_eq(run(N_RANGE, 2000, &r), 0);
+    ck_assert_int_eq(r.outcome, DSL_MEMOUT);
+    ck_assert_uint_eq(run(N_SIX, 2000, &r), 2);
+    ck_assert_int_eq(int_result(&r), 6);
+    eval_sample_end(st);
+    /* without the cap it fits, and a sample arena past the reset threshold drops the memo */
+    eval_state_set_reset_bytes(st, (size_t)1 << 20);
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    ck_assert_uint_eq(run(N_SIX, 2000, &r), 2);
+    run(N_RANGE, 2000, &r);
+    ck_assert_int_eq(r.outcome, DSL_OK);
+    ck_assert_int_eq(val_len(r.value), 1000000);
+    ck_assert_uint_eq(run(N_SIX, 2000, &r), 2); /* memo dropped: recomputed */
+    ck_assert_int_eq(int_result(&r), 6);
+    eval_sample_end(st);
+}
+END_TEST
+
+START_TEST(test_leaf_root)
+{
+    struct eval_result r;
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 1, 0);
+    eval_candidate(st, R_I(), 100, &r);
+    ck_assert_int_eq(r.outcome, DSL_OK);
+    bool match, shape;
+    uint32_t right, total;
+    val_score(r.value, &samples[1].input, &match, &shape, &right, &total);
+    ck_assert(match && shape);
+    ck_assert_uint_eq(right, 9);
+    val_score(r.value, &samples[0].input, &match, &shape, &right, &total);
+    ck_assert(!match && !shape);
+    ck_assert_uint_eq(right, 0);
+    uint8_t cells[GRID_MAX * GRID_MAX];
+    uint16_t h, w;
+    ck_assert(val_to_cells(r.value, cells, &h, &w, GRID_MAX));
+    ck_assert_uint_eq(h, 3);
+    ck_assert_uint_eq(w, 3);
+    ck_assert_uint_eq(cells[5], 5);
+    eval_sample_end(st);
+}
+END_TEST
+
+/* ---- eval_program ---- */
+
+static const char program_text[] =
+    "def solve_ok(I):\n"
+    "    x1 = size(I)\n"
+    "    x2 = double(x1)\n"
+    "    x3 = rbind(add, x2)\n"
+    "    x4 = x3(ONE)\n"
+    "    O = astuple(x4, x1)\n"
+    "    return O\n"
+    "\n"
+    "def solve_unused_error(I):\n"
+    "    x1 = divide(ONE, ZERO)\n"
+    "    O = identity(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_sic(S, I, C):\n"
+    "    x1 = size(S)\n"
+    "    x2 = astuple(x1, C)\n"
+    "    return x2\n";
+
+static const struct program *find_program(const struct program_file *pf, const char *name)
+{
+    for (size_t i = 0; i < pf->n; i++)
+        if (strcmp(pf->progs[i].name, name) == 0)
+            return &pf->progs[i];
+    ck_abort_msg("no program %s", name);
+    return NULL;
+}
+
+static const char *repr_of(val v)
+{
+    static char buf[512];
+    struct strbuf sb = { 0 };
+    val_repr(v, &sb);
+    snprintf(buf, sizeof(buf), "%s", sb.p);
+    sb_release(&sb);
+    return buf;
+}
+
+START_TEST(test_eval_program)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "t.py", program_text, strlen(program_text), stderr), 3);
+    for (size_t i = 0; i < pf.n; i++)
+        ck_assert_msg(program_check(&pf.progs[i]), "%s", pf.progs[i].why);
+    struct eval_result r;
+    eval_program(find_program(&pf, "solve_ok"), inputs.input[0], inputs.S, v_none(), 1000, 0, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "(5, 2)");
+    eval_program(find_program(&pf, "solve_unused_error"), inputs.input[0], inputs.S, v_none(), 1000, 0, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    ck_assert_msg(strncmp(r.msg, "ZeroDivisionError", 17) == 0, "%s", r.msg);
+    eval_program(find_program(&pf, "solve_sic"), inputs.input[0], inputs.S, v_int(7), 1000, 0, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "(2, 7)");
+    program_file_release(&pf);
+}
+END_TEST
+
+static Suite *eval_suite(void)
+{
+    Suite *s = suite_create("eval");
+    TCase *tc = tcase_create("dag");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_memo_sharing);
+    tcase_add_test(tc, test_failure_shared);
+    tcase_add_test(tc, test_timeout_per_candidate);
+    tcase_add_test(tc, test_memout_per_candidate);
+    tcase_add_test(tc, test_leaf_root);
+    tcase_add_test(tc, test_eval_program);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(eval_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

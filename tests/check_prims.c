@@ -1,0 +1,163 @@
+/* check_prims.c: runs every tests/prims/NAME.test file: each line "EXPR<TAB>EXPECTED" (made by
+ * tools/prim_expect.py from CPython running Hodel's dsl.py) is evaluated with a 2 s limit and
+ * compared with CPython's repr, `<function>`, `<tuple with functions>` or `!ExceptionName`.
+ * Every mismatching line is reported as file:line with expected and got; the test fails at the
+ * end if any line did. */
+#include "compat.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "eval.h"
+#include "literal.h"
+
+#define LINE_LIMIT_MS 2000
+#define LINE_MEM_LIMIT ((size_t)512 << 20)
+
+static val lit_body(void *ctx)
+{
+    return lit_eval(ctx);
+}
+
+static bool tuple_has_function(val v)
+{
+    if (v.kind != V_TUPLE)
+        return false;
+    for (uint32_t i = 0; i < tup_len(v); i++)
+        if (v_is_func(tup_get(v, i)))
+            return true;
+    return false;
+}
+
+/* What we got, in the expected column's vocabulary. */
+static void describe(const struct eval_result *r, const char *expected, struct strbuf *got)
+{
+    if (r->outcome == DSL_ERROR) {
+        const char *colon = strchr(r->msg, ':');
+        sb_printf(got, "!%.*s", colon ? (int)(colon - r->msg) : (int)strlen(r->msg), r->msg);
+    } else if (r->outcome != DSL_OK) {
+        sb_printf(got, "<%s>", r->msg);
+    } else if (strcmp(expected, "<function>") == 0 && v_is_func(r->value)) {
+        sb_puts(got, "<function>");
+    } else if (strcmp(expected, "<tuple with functions>") == 0 && tuple_has_function(r->value)) {
+        sb_puts(got, "<tuple with functions>");
+    } else {
+        val_repr(r->value, got);
+    }
+}
+
+/* Checks one "EXPR\tEXPECTED" line; returns true when it matches. */
+static bool check_line(const char *path, int lineno, char *line)
+{
+    char *tab = strchr(line, '\t');
+    if (tab == NULL) {
+        fprintf(stderr, "%s:%d: no TAB between expression and expected value\n", path, lineno);
+        return false;
+    }
+    *tab = '\0';
+    const char *expected = tab + 1;
+    char err[200];
+    struct lit_node *n = lit_parse(line, err, sizeof(err));
+    if (n == NULL) {
+        fprintf(stderr, "%s:%d: %s: %s\n", path, lineno, line, err);
+        return false;
+    }
+    struct eval_result r;
+    eval_call_protected(lit_body, n, LINE_LIMIT_MS, LINE_MEM_LIMIT, &r);
+    struct strbuf got = { 0 };
+    describe(&r, expected, &got);
+    bool ok = strcmp(got.p ? got.p : "", expected) == 0;
+    if (!ok)
+        fprintf(stderr, "%s:%d: %s\n  expected %.400s\n  got      %.400s%s%s\n", path, lineno, line, expected,
+                got.p ? got.p : "", r.outcome == DSL_ERROR ? "  -- " : "", r.outcome == DSL_ERROR ? r.msg : "");
+    sb_release(&got);
+    lit_free(n);
+    dsl_arena_reset(dsl_arena_default());
+    return ok;
+}
+
+/* Returns the number of mismatching lines of one file; counts its checked lines in *lines. */
+static int check_file(const char *path, int *lines)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, bad = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        const char *p = line;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0' || *p == '#')
+            continue;
+        (*lines)++;
+        bad += !check_line(path, lineno, line);
+    }
+    free(line);
+    fclose(f);
+    return bad;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+START_TEST(test_prim_files)
+{
+    eval_init();
+    const char *dir = BF_SOURCE_DIR "/tests/prims";
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".test") == 0) {
+            names = realloc(names, (n + 1) * sizeof(*names));
+            ck_assert(names != NULL);
+            names[n++] = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), name_cmp);
+    int bad = 0, lines = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        bad += check_file(path, &lines);
+        free(names[i]);
+    }
+    free(names);
+    fprintf(stderr, "check_prims: %zu files, %d lines, %d mismatches\n", n, lines, bad);
+    ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+static Suite *prims_suite(void)
+{
+    Suite *s = suite_create("prims");
+    TCase *tc = tcase_create("files");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_prim_files);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(prims_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,36 @@
+/* arena.h: the evaluation arenas behind dsl_alloc (runtime.c), and the protected boundary.
+ *
+ * An arena is a chain of malloc'd blocks handed out by bumping a pointer; resetting it keeps
+ * the blocks for the next evaluation (oversized ones beyond a retention budget are freed).
+ * dsl_alloc always allocates from the *current* arena: a process-wide default one unless
+ * dsl_arena_use() selected another (the evaluator keeps one per sample, one for a task's inputs,
+ * one for eval_program). dsl_rt.arena_used mirrors the current arena's bytes in use;
+ * dsl_rt.arena_cap (absolute, 0 = none) is where dsl_alloc gives up with dsl_memout(). */
+#ifndef BF_ARENA_H
+#define BF_ARENA_H
+
+#include "dsl.h"
+
+struct dsl_arena;
+
+struct dsl_arena *dsl_arena_new(void);
+void dsl_arena_free(struct dsl_arena *a);
+void dsl_arena_reset(struct dsl_arena *a);          /* everything allocated from it is gone */
+size_t dsl_arena_bytes(const struct dsl_arena *a);  /* bytes handed out since the last reset */
+/* Makes a the current arena (NULL = the default one) and returns the previous one. */
+struct dsl_arena *dsl_arena_use(struct dsl_arena *a);
+struct dsl_arena *dsl_arena_default(void);
+
+/* Test hook: the nth dsl_alloc from now (1 = the next one) fails as if malloc had failed
+ * (memout); 0 disarms. */
+void dsl_debug_fail_alloc(uint64_t nth);
+
+/* Runs fn(ctx) behind a protected boundary. Returns DSL_OK when fn returned, else the outcome
+ * that dsl_raise/dsl_timeout/dsl_memout jumped with (message in dsl_rt.msg). Restores the
+ * previous boundary and the call depth either way; nests. */
+enum dsl_outcome dsl_protect(void (*fn)(void *ctx), void *ctx);
+
+/* Resets the per-evaluation state: interrupt flag, depth, message, outcome. */
+void dsl_rt_clear(void);
+
+#endif
