@@ -1,0 +1,20 @@
+#!/bin/sh
+# run-demo.sh: the main job on the data bundled in the repo. Installs what is missing, builds,
+# makes a pile of mutants of our example programs, sweeps the pile over the bundled ARC-AGI-1
+# training tasks with one worker per core (per GPU when there are GPUs), prints the summary and
+# writes out/demo/{results.jsonl,scores.jsonl,report.html,store/}.
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+tools/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+out=out/demo
+rm -rf "$out"
+mkdir -p "$out"
+build/tools/battfarm-mutate --seed 1 --count 20 --out "$out/pile" data/programs/*.py
+build/master/battfarm score data/programs "$out/pile" --tasks data/arc-agi-1/training --out "$out"
+build/master/battfarm report --out "$out"
+echo "report: $out/report.html"
