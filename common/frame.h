@@ -29,7 +29,10 @@ struct frame_reader {
     uint8_t *buf;       /* grows to the largest frame seen */
     uint32_t cap;
     bool ready;         /* a whole frame is in buf */
+    uint8_t *in;        /* frame_read's read-ahead (FRAME_READAHEAD bytes, lazily allocated): one */
+    uint32_t in_off, in_len; /* read(2) can bring many small frames; in[in_off..in_len) is unparsed */
 };
+#define FRAME_READAHEAD (64u << 10)
 
 void frame_reader_init(struct frame_reader *r, uint32_t max);
 void frame_reader_release(struct frame_reader *r);

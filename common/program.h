@@ -66,11 +66,19 @@ struct program_file {
  * (may be NULL), counts in n_errors, and parsing resumes at the next "def". Returns the number
  * of programs parsed. */
 int program_parse(struct program_file *pf, const char *path, const char *text, size_t len, FILE *errs);
+/* Reads the file (at most PROGRAM_MAX_FILE bytes) and parses it; when it cannot be read, prints
+ * "path: reason" to errs and returns a negative code (-errno, or BF_ETOOBIG). */
+#define PROGRAM_MAX_FILE (16 << 20)
 int program_parse_file(struct program_file *pf, const char *path, FILE *errs);
 void program_file_release(struct program_file *pf);
 
 /* Static check: known names, arity of direct primitive calls against the table, calls of
- * constants. Sets p->invalid / p->why. Returns true when valid. */
+ * constants. Sets p->invalid / p->why. Returns true when valid.
+ * Only lines reachable from the returned value are checked: dead lines are never evaluated and
+ * do not change the hash, so validity is a property of the canonical form. Calls of variables
+ * are checked too where the closure's arity is known (compose, chain, fork, matcher -> 1;
+ * rbind/lbind of f: 2 -> 1, 3 -> 2, else 3; power(f, ONE) -> f's; other powers -> 1;
+ * identity and branch pass it through). */
 bool program_check(struct program *p);
 
 /* Canonical form: the program inlined to one expression with variable names erased (computed

@@ -1,2 +1,1589 @@
-/* prims_grid.c: not written yet. */
+/* prims_grid.c: primitives 67-113 of Hodel's dsl.py (mostcolor .. rot270): colours, shapes,
+ * corners, patches, neighbourhoods, objects/partition, palettes and rotations.
+ *
+ * Each primitive follows dsl.py statement by statement, on any value (the annotations are not
+ * checked there either): the same exceptions (by class) where Python raises, and the same
+ * frozenset iteration order, because every set is built through value.h's CPython set
+ * algorithms in exactly the sequence in which Python builds it (generator order, set displays
+ * followed by a frozenset() copy, |, -). Fast paths skip work only where the skipped work
+ * cannot change the result: plain-int cells and coordinates, re-adding a small int that is
+ * already in a set, reading coordinates without building toindices() when only min/max or
+ * membership matter. objects() keeps its intermediate position sets in integer tables that
+ * follow CPython's set algorithm (see the comment above prim_objects' helpers). */
 #include "compat.h"
+
+#include <string.h>
+
+#include "dsl.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Python-level helpers
+ * ------------------------------------------------------------------------------------------ */
+
+static inline bool is_plain_int(val v) { return v.kind == V_INT; }
+
+/* a == b, without a call for the common int/int case. */
+static inline bool eq_fast(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return a.u.i == b.u.i;
+    return val_eq(a, b);
+}
+
+static val *alloc_vals(int64_t n)
+{
+    return dsl_alloc((size_t)(n > 0 ? n : 1) * sizeof(val));
+}
+
+/* The items of an iterable in Python's iteration order: a tuple's own array, or a set's items
+ * copied out in slot order. TypeError for anything else, as `for x in v` raises. */
+static const val *iter_items(val c, int64_t *n)
+{
+    if (c.kind == V_TUPLE) {
+        *n = c.u.t->len;
+        return c.u.t->item;
+    }
+    if (c.kind == V_SET) {
+        val *out = alloc_vals(c.u.s->used);
+        int64_t k = 0;
+        val item;
+        for (int64_t pos = 0; set_next(c.u.s, &pos, &item);)
+            out[k++] = item;
+        *n = k;
+        return out;
+    }
+    dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(c));
+}
+
+/* next(iter(c)) for a non-empty container (callers check emptiness themselves). */
+static val first_item(val c)
+{
+    if (c.kind == V_TUPLE)
+        return c.u.t->item[0];
+    val item = v_none();
+    int64_t pos = 0;
+    set_next(c.u.s, &pos, &item);
+    return item;
+}
+
+/* Python's `x, y = item`. */
+static void unpack2(val item, val *x, val *y)
+{
+    int64_t n;
+    if (item.kind == V_TUPLE) {
+        n = item.u.t->len;
+        if (n == 2) {
+            *x = item.u.t->item[0];
+            *y = item.u.t->item[1];
+            return;
+        }
+    } else if (item.kind == V_SET) {
+        n = item.u.s->used;
+        if (n == 2) {
+            int64_t pos = 0;
+            set_next(item.u.s, &pos, x);
+            set_next(item.u.s, &pos, y);
+            return;
+        }
+    } else {
+        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", val_type_name(item));
+    }
+    if (n > 2)
+        dsl_raise(EXC_VALUE, "too many values to unpack (expected 2)");
+    dsl_raise(EXC_VALUE, "not enough values to unpack (expected 2, got %lld)", (long long)n);
+}
+
+BF_NORETURN static void raise_operands(const char *op, val a, val b)
+{
+    dsl_raise(EXC_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op, val_type_name(a),
+              val_type_name(b));
+}
+
+/* a + b: ints add (bools count as ints), tuples concatenate, anything else raises. */
+static val py_add(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return v_int(int_add(a.u.i, b.u.i));
+    if (a.kind != V_TUPLE || b.kind != V_TUPLE)
+        raise_operands("+", a, b);
+    uint32_t na = a.u.t->len, nb = b.u.t->len;
+    if (na == 0)
+        return b;
+    if (nb == 0)
+        return a;
+    struct vtuple *t = tuple_new(na + nb);
+    memcpy(t->item, a.u.t->item, na * sizeof(val));
+    memcpy(t->item + na, b.u.t->item, nb * sizeof(val));
+    return v_tuple(t);
+}
+
+/* a - b: ints only. */
+static val py_sub(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return v_int(int_sub(a.u.i, b.u.i));
+    raise_operands("-", a, b);
+}
+
+/* -a */
+static val py_neg(val a)
+{
+    if (v_is_int(a))
+        return v_int(int_sub(0, a.u.i));
+    dsl_raise(EXC_TYPE, "bad operand type for unary -: '%s'", val_type_name(a));
+}
+
+/* a < b and a > b with Python's rules (val_lt raises TypeError for mixed kinds). */
+static inline bool lt_fast(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return a.u.i < b.u.i;
+    return val_lt(a, b);
+}
+
+/* Streaming min()/max(): CPython keeps the first extreme item; an item replaces it only when
+ * strictly smaller (min: item < best) or strictly greater (max: item > best, i.e. best < item). */
+struct extreme {
+    bool want_max;
+    bool have;
+    val best;
+};
+
+static void extreme_feed(struct extreme *e, val x)
+{
+    if (!e->have) {
+        e->best = x;
+        e->have = true;
+    } else if (e->want_max ? lt_fast(e->best, x) : lt_fast(x, e->best)) {
+        e->best = x;
+    }
+}
+
+static val extreme_result(const struct extreme *e)
+{
+    if (!e->have)
+        dsl_raise(EXC_VALUE, "%s() arg is an empty sequence", e->want_max ? "max" : "min");
+    return e->best;
+}
+
+/* A mutable set built in Python's order, then published as frozenset(that_set): a copy. */
+static val freeze_copy(struct vset *s)
+{
+    return frozenset_of(v_set(s));
+}
+
+/* Adds x to s unless it is a small non-negative int already added (re-adding an existing key
+ * leaves a CPython table untouched, so skipping it is exact). seen has 64 flags. */
+static void add_skipping_seen(struct vset *s, val x, bool seen[64])
+{
+    if (v_is_int(x) && x.u.i >= 0 && x.u.i < 64) {
+        if (seen[x.u.i])
+            return;
+        seen[x.u.i] = true;
+    }
+    set_add(s, x);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Patches: toindices and fast coordinate access
+ * ------------------------------------------------------------------------------------------ */
+
+/* How a patch looks when every item has the same well-formed shape with plain int coordinates;
+ * PS_GENERIC otherwise (then the caller follows Python literally). */
+enum patch_shape { PS_GENERIC, PS_EMPTY, PS_INDICES, PS_OBJECT };
+
+static inline bool is_int_pair(val v)
+{
+    return v.kind == V_TUPLE && v.u.t->len == 2 && is_plain_int(v.u.t->item[0]) &&
+           is_plain_int(v.u.t->item[1]);
+}
+
+static inline bool is_cell(val v)
+{
+    return v.kind == V_TUPLE && v.u.t->len == 2 && is_int_pair(v.u.t->item[1]);
+}
+
+static enum patch_shape patch_shape(val patch)
+{
+    if (patch.kind != V_SET)
+        return PS_GENERIC;
+    if (patch.u.s->used == 0)
+        return PS_EMPTY;
+    val first = first_item(patch);
+    bool object = first.kind == V_TUPLE && first.u.t->len == 2 &&
+                  first.u.t->item[1].kind == V_TUPLE;
+    val item;
+    for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
+        if (object ? !is_cell(item) : !is_int_pair(item))
+            return PS_GENERIC;
+    }
+    return object ? PS_OBJECT : PS_INDICES;
+}
+
+/* (i, j) of an item of a PS_INDICES or PS_OBJECT patch. */
+static inline val fast_index(val item, enum patch_shape shape)
+{
+    return shape == PS_OBJECT ? item.u.t->item[1] : item;
+}
+
+val prim_toindices(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return set_empty();
+    val probe = val_index(first_item(patch), 1);
+    if (!v_is_tuple(probe))
+        return patch;
+    int64_t n;
+    const val *items = iter_items(patch, &n);
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < n; k++) {
+        val value, index;
+        unpack2(items[k], &value, &index);
+        set_add(s, index);
+    }
+    return set_freeze(s);
+}
+
+/* min/max of coordinate `axis` (0: i, 1: j) over `for i, j in toindices(patch)`. */
+static val patch_extreme(val patch, int axis, bool want_max)
+{
+    enum patch_shape shape = patch_shape(patch);
+    if (shape == PS_INDICES || shape == PS_OBJECT) {
+        int64_t best = 0;
+        bool have = false;
+        val item;
+        for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
+            int64_t c = fast_index(item, shape).u.t->item[axis].u.i;
+            if (!have || (want_max ? c > best : c < best))
+                best = c;
+            have = true;
+        }
+        return v_int(best);
+    }
+    val ind = prim_toindices(&patch);
+    int64_t n;
+    const val *items = iter_items(ind, &n);
+    struct extreme e = { want_max, false, v_none() };
+    for (int64_t k = 0; k < n; k++) {
+        val i, j;
+        unpack2(items[k], &i, &j);
+        extreme_feed(&e, axis == 0 ? i : j);
+    }
+    return extreme_result(&e);
+}
+
+val prim_uppermost(const val *a) { return patch_extreme(a[0], 0, false); }
+val prim_lowermost(const val *a) { return patch_extreme(a[0], 0, true); }
+val prim_leftmost(const val *a) { return patch_extreme(a[0], 1, false); }
+val prim_rightmost(const val *a) { return patch_extreme(a[0], 1, true); }
+
+/* zip(*iterable): the columns of the items of iterable (each item must be iterable), truncated
+ * to the shortest item. rows[r][k] is column k of row r. */
+struct zipped {
+    int64_t nrows, ncols;
+    const val **rows;
+};
+
+static void zip_items(const val *items, int64_t n, struct zipped *z)
+{
+    z->nrows = n;
+    z->ncols = 0;
+    z->rows = dsl_alloc((size_t)(n > 0 ? n : 1) * sizeof(*z->rows));
+    for (int64_t r = 0; r < n; r++) {
+        int64_t len;
+        z->rows[r] = iter_items(items[r], &len);
+        if (r == 0 || len < z->ncols)
+            z->ncols = len;
+    }
+}
+
+static void zip_star(val iterable, struct zipped *z)
+{
+    int64_t n;
+    const val *items = iter_items(iterable, &n);
+    zip_items(items, n, z);
+}
+
+/* The corner primitives: tuple(map(f_k, zip(*toindices(patch)))) where f_k is min or max for
+ * column k; urcorner/llcorner look f_k up in {0: ..., 1: ...}, so a third column raises
+ * KeyError (ulcorner/lrcorner map one function over every column). */
+static val corner(val patch, bool max_i, bool max_j, bool two_columns_only)
+{
+    enum patch_shape shape = patch_shape(patch);
+    if (shape == PS_EMPTY)
+        return tuple_empty();
+    if (shape == PS_INDICES || shape == PS_OBJECT) {
+        int64_t bi = 0, bj = 0;
+        bool have = false;
+        val item;
+        for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
+            val ij = fast_index(item, shape);
+            int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i;
+            if (!have || (max_i ? i > bi : i < bi))
+                bi = i;
+            if (!have || (max_j ? j > bj : j < bj))
+                bj = j;
+            have = true;
+        }
+        return tuple_ints(bi, bj);
+    }
+    struct zipped z;
+    zip_star(prim_toindices(&patch), &z);
+    if (z.nrows == 0 || z.ncols == 0)
+        return tuple_empty();
+    struct vtuple *out = tuple_new((uint32_t)z.ncols);
+    for (int64_t k = 0; k < z.ncols; k++) {
+        if (two_columns_only && k >= 2)
+            dsl_raise(EXC_KEY, "%lld", (long long)k);
+        struct extreme e = { k == 0 ? max_i : max_j, false, v_none() };
+        for (int64_t r = 0; r < z.nrows; r++)
+            extreme_feed(&e, z.rows[r][k]);
+        out->item[k] = extreme_result(&e);
+    }
+    return v_tuple(out);
+}
+
+val prim_ulcorner(const val *a) { return corner(a[0], false, false, false); }
+val prim_urcorner(const val *a) { return corner(a[0], false, true, true); }
+val prim_llcorner(const val *a) { return corner(a[0], true, false, true); }
+val prim_lrcorner(const val *a) { return corner(a[0], true, true, false); }
+
+/* ------------------------------------------------------------------------------------------
+ * Colours
+ * ------------------------------------------------------------------------------------------ */
+
+/* The list `values` of mostcolor/leastcolor: every cell of a grid (any tuple counts as one),
+ * else `[v for v, _ in element]`. */
+static const val *color_values(val element, int64_t *n)
+{
+    int64_t nrows;
+    const val *rows = iter_items(element, &nrows);
+    if (element.kind != V_TUPLE) {
+        val *out = alloc_vals(nrows);
+        for (int64_t k = 0; k < nrows; k++) {
+            val rest;
+            unpack2(rows[k], &out[k], &rest);
+        }
+        *n = nrows;
+        return out;
+    }
+    if (nrows == 1 && rows[0].kind == V_TUPLE) {
+        *n = rows[0].u.t->len;
+        return rows[0].u.t->item;
+    }
+    int64_t total = 0;
+    for (int64_t r = 0; r < nrows; r++) {
+        if (rows[r].kind != V_TUPLE && rows[r].kind != V_SET)
+            dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(rows[r]));
+        total += val_len(rows[r]);
+    }
+    val *out = alloc_vals(total);
+    int64_t k = 0;
+    for (int64_t r = 0; r < nrows; r++) {
+        int64_t len;
+        const val *items = iter_items(rows[r], &len);
+        memcpy(out + k, items, (size_t)len * sizeof(val));
+        k += len;
+    }
+    *n = total;
+    return out;
+}
+
+/* max(set(values), key=values.count) (most) or min(...) (least). */
+static val pick_color(const val *vs, int64_t n, bool most)
+{
+    if (n == 0)
+        dsl_raise(EXC_VALUE, "%s() arg is an empty sequence", most ? "max" : "min");
+    struct vset *distinct = set_new();
+    int64_t hist[64] = { 0 };
+    bool small = true;
+    for (int64_t k = 0; k < n && small; k++)
+        small = v_is_int(vs[k]) && vs[k].u.i >= 0 && vs[k].u.i < 64;
+    if (small) {
+        for (int64_t k = 0; k < n; k++) {
+            if (hist[vs[k].u.i]++ == 0)
+                set_add(distinct, vs[k]);
+        }
+    } else {
+        for (int64_t k = 0; k < n; k++) {
+            set_add(distinct, vs[k]);
+            if ((k & 1023) == 1023)
+                DSL_TICK();
+        }
+    }
+    bool have = false;
+    val best = v_none();
+    int64_t best_count = 0;
+    val key;
+    for (int64_t pos = 0; set_next(distinct, &pos, &key);) {
+        int64_t count = 0;
+        if (small) {
+            count = hist[key.u.i];
+        } else {
+            for (int64_t k = 0; k < n; k++)
+                count += eq_fast(vs[k], key);
+            DSL_TICK();
+        }
+        if (!have || (most ? count > best_count : count < best_count)) {
+            best = key;
+            best_count = count;
+            have = true;
+        }
+    }
+    return best;
+}
+
+val prim_mostcolor(const val *a)
+{
+    int64_t n;
+    const val *vs = color_values(a[0], &n);
+    return pick_color(vs, n, true);
+}
+
+val prim_leastcolor(const val *a)
+{
+    int64_t n;
+    const val *vs = color_values(a[0], &n);
+    return pick_color(vs, n, false);
+}
+
+val prim_colorcount(const val *a)
+{
+    val element = a[0], value = a[1];
+    int64_t total = 0;
+    if (element.kind == V_TUPLE) {
+        for (uint32_t r = 0; r < element.u.t->len; r++) {
+            val row = element.u.t->item[r];
+            if (row.kind != V_TUPLE)
+                dsl_raise(EXC_ATTRIBUTE, "'%s' object has no attribute 'count'", val_type_name(row));
+            for (uint32_t k = 0; k < row.u.t->len; k++)
+                total += eq_fast(row.u.t->item[k], value);
+        }
+        return v_int(total);
+    }
+    int64_t n;
+    const val *items = iter_items(element, &n);
+    for (int64_t k = 0; k < n; k++) {
+        val v, rest;
+        unpack2(items[k], &v, &rest);
+        total += eq_fast(v, value);
+    }
+    return v_int(total);
+}
+
+val prim_palette(const val *a)
+{
+    val element = a[0];
+    int64_t nrows;
+    const val *rows = iter_items(element, &nrows);
+    struct vset *s = set_new();
+    bool seen[64] = { false };
+    for (int64_t r = 0; r < nrows; r++) {
+        if (element.kind == V_TUPLE) {
+            int64_t len;
+            const val *items = iter_items(rows[r], &len);
+            for (int64_t k = 0; k < len; k++)
+                add_skipping_seen(s, items[k], seen);
+        } else {
+            val v, rest;
+            unpack2(rows[r], &v, &rest);
+            add_skipping_seen(s, v, seen);
+        }
+    }
+    return freeze_copy(s);
+}
+
+val prim_numcolors(const val *a)
+{
+    val p = prim_palette(a);
+    return v_int(set_len(p));
+}
+
+val prim_color(const val *a)
+{
+    val obj = a[0];
+    if (obj.kind != V_TUPLE && obj.kind != V_SET)
+        dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(obj));
+    if (val_len(obj) == 0)
+        dsl_raise(EXC_STOP_ITERATION, "%s", "");
+    return val_index(first_item(obj), 0);
+}
+
+val prim_colorfilter(const val *a)
+{
+    val value = a[1];
+    int64_t n;
+    const val *objs = iter_items(a[0], &n);
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < n; k++) {
+        val obj = objs[k];
+        if (obj.kind != V_TUPLE && obj.kind != V_SET)
+            dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(obj));
+        if (val_len(obj) == 0)  /* StopIteration inside a generator (PEP 479) */
+            dsl_raise(EXC_RUNTIME, "generator raised StopIteration");
+        if (eq_fast(val_index(first_item(obj), 0), value))
+            set_add(s, obj);
+    }
+    return set_freeze(s);
+}
+
+val prim_sizefilter(const val *a)
+{
+    val want = a[1];
+    int64_t n;
+    const val *items = iter_items(a[0], &n);
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < n; k++) {
+        if (eq_fast(v_int(val_len(items[k])), want))
+            set_add(s, items[k]);
+    }
+    return set_freeze(s);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Sizes and shapes
+ * ------------------------------------------------------------------------------------------ */
+
+val prim_height(const val *a)
+{
+    val piece = a[0];
+    int64_t n = val_len(piece);
+    if (n == 0)
+        return v_int(0);
+    if (piece.kind == V_TUPLE)
+        return v_int(n);
+    val low = prim_lowermost(a);
+    val up = prim_uppermost(a);
+    return py_add(py_sub(low, up), v_int(1));
+}
+
+val prim_width(const val *a)
+{
+    val piece = a[0];
+    if (val_len(piece) == 0)
+        return v_int(0);
+    if (piece.kind == V_TUPLE)
+        return v_int(val_len(piece.u.t->item[0]));
+    val right = prim_rightmost(a);
+    val left = prim_leftmost(a);
+    return py_add(py_sub(right, left), v_int(1));
+}
+
+val prim_shape(const val *a)
+{
+    val h = prim_height(a);
+    val w = prim_width(a);
+    return tuple_pair(h, w);
+}
+
+val prim_portrait(const val *a)
+{
+    val h = prim_height(a);
+    val w = prim_width(a);
+    return v_bool(h.u.i > w.u.i);
+}
+
+val prim_square(const val *a)
+{
+    val piece = a[0];
+    if (piece.kind == V_TUPLE)
+        return v_bool(val_len(piece) == val_len(val_index(piece, 0)));
+    int64_t h = prim_height(a).u.i, w = prim_width(a).u.i;
+    if (int_mul(h, w) != val_len(piece))
+        return v_bool(false);
+    return v_bool(h == w);
+}
+
+val prim_vline(const val *a)
+{
+    if (prim_height(a).u.i != val_len(a[0]))
+        return v_bool(false);
+    return v_bool(prim_width(a).u.i == 1);
+}
+
+val prim_hline(const val *a)
+{
+    if (prim_width(a).u.i != val_len(a[0]))
+        return v_bool(false);
+    return v_bool(prim_height(a).u.i == 1);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Grids to index sets and objects
+ * ------------------------------------------------------------------------------------------ */
+
+val prim_asindices(const val *a)
+{
+    val grid = a[0];
+    int64_t h = val_len(grid);
+    if (h == 0)
+        return set_empty();
+    int64_t w = val_len(val_index(grid, 0));
+    struct vset *s = set_new();
+    for (int64_t i = 0; i < h; i++) {
+        for (int64_t j = 0; j < w; j++)
+            set_add(s, tuple_ints(i, j));
+        DSL_TICK();
+    }
+    return set_freeze(s);
+}
+
+val prim_ofcolor(const val *a)
+{
+    val value = a[1];
+    int64_t h;
+    const val *rows = iter_items(a[0], &h);
+    struct vset *s = set_new();
+    for (int64_t i = 0; i < h; i++) {
+        int64_t w;
+        const val *cells = iter_items(rows[i], &w);
+        for (int64_t j = 0; j < w; j++) {
+            if (eq_fast(cells[j], value))
+                set_add(s, tuple_ints(i, j));
+        }
+        DSL_TICK();
+    }
+    return set_freeze(s);
+}
+
+val prim_asobject(const val *a)
+{
+    int64_t h;
+    const val *rows = iter_items(a[0], &h);
+    struct vset *s = set_new();
+    for (int64_t i = 0; i < h; i++) {
+        int64_t w;
+        const val *cells = iter_items(rows[i], &w);
+        for (int64_t j = 0; j < w; j++)
+            set_add(s, tuple_pair(cells[j], tuple_ints(i, j)));
+        DSL_TICK();
+    }
+    return set_freeze(s);
+}
+
+val prim_toobject(const val *a)
+{
+    val patch = a[0], grid = a[1];
+    int64_t h = val_len(grid);
+    int64_t w = val_len(val_index(grid, 0));
+    val ind = prim_toindices(&patch);
+    int64_t n;
+    const val *items = iter_items(ind, &n);
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < n; k++) {
+        val i, j;
+        unpack2(items[k], &i, &j);
+        /* 0 <= i < h and 0 <= j < w, short-circuiting like Python's chained comparisons */
+        if (!v_is_int(i))
+            dsl_raise(EXC_TYPE, "'<=' not supported between instances of 'int' and '%s'", val_type_name(i));
+        if (i.u.i < 0 || i.u.i >= h)
+            continue;
+        if (!v_is_int(j))
+            dsl_raise(EXC_TYPE, "'<=' not supported between instances of 'int' and '%s'", val_type_name(j));
+        if (j.u.i < 0 || j.u.i >= w)
+            continue;
+        val cell = val_index(val_index(grid, i.u.i), j.u.i);
+        set_add(s, tuple_pair(cell, tuple_pair(i, j)));
+        if ((k & 1023) == 1023)
+            DSL_TICK();
+    }
+    return set_freeze(s);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Patch transforms
+ * ------------------------------------------------------------------------------------------ */
+
+val prim_recolor(const val *a)
+{
+    val value = a[0], patch = a[1];
+    val ind = prim_toindices(&patch);
+    int64_t n;
+    const val *items = iter_items(ind, &n);
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < n; k++)
+        set_add(s, tuple_pair(value, items[k]));
+    return set_freeze(s);
+}
+
+/* One item of shift(): (value, (i + di, j + dj)) for an object, (i + di, j + dj) else. */
+static val shifted_item(val item, bool object, val di, val dj)
+{
+    if (is_plain_int(di) && is_plain_int(dj) && (object ? is_cell(item) : is_int_pair(item))) {
+        val ij = object ? item.u.t->item[1] : item;
+        val moved = tuple_ints(int_add(ij.u.t->item[0].u.i, di.u.i),
+                               int_add(ij.u.t->item[1].u.i, dj.u.i));
+        return object ? tuple_pair(item.u.t->item[0], moved) : moved;
+    }
+    val value = v_none(), ij = item, i, j;
+    if (object)
+        unpack2(item, &value, &ij);
+    unpack2(ij, &i, &j);
+    val ni = py_add(i, di);
+    val nj = py_add(j, dj);
+    val moved = tuple_pair(ni, nj);
+    return object ? tuple_pair(value, moved) : moved;
+}
+
+val prim_shift(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return patch;
+    val di, dj;
+    unpack2(a[1], &di, &dj);
+    bool object = v_is_tuple(val_index(first_item(patch), 1));
+    int64_t n;
+    const val *items = iter_items(patch, &n);
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < n; k++)
+        set_add(s, shifted_item(items[k], object, di, dj));
+    return set_freeze(s);
+}
+
+val prim_normalize(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return patch;
+    val up = py_neg(prim_uppermost(a));
+    val left = py_neg(prim_leftmost(a));
+    val args[2] = { patch, tuple_pair(up, left) };
+    return prim_shift(args);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Neighbourhoods
+ * ------------------------------------------------------------------------------------------ */
+
+/* loc[0] and loc[1] of a location, with Python's evaluation order for the displays below:
+ * loc[0] is read and used in arithmetic before loc[1] is read. */
+static void loc_parts(val loc, val *i, val *j)
+{
+    *i = val_index(loc, 0);
+    if (!v_is_int(*i))
+        raise_operands("-", *i, v_int(1));
+    *j = val_index(loc, 1);
+    if (!v_is_int(*j))
+        raise_operands("-", *j, v_int(1));
+}
+
+/* loc[k] + off: the item itself when off is 0 (Python reuses loc[k], a bool stays a bool). */
+static val offset_part(val x, int off)
+{
+    return off == 0 ? x : v_int(int_add(x.u.i, off));
+}
+
+/* frozenset({p0, p1, p2, p3}) of four offsets around (i, j): a set display, then a copy. */
+static val four_around(val i, val j, const int8_t off[4][2])
+{
+    struct vset *s = set_new();
+    for (int k = 0; k < 4; k++) {
+        val pi = offset_part(i, off[k][0]);
+        val pj = offset_part(j, off[k][1]);
+        set_add(s, tuple_pair(pi, pj));
+    }
+    return freeze_copy(s);
+}
+
+static const int8_t DIRECT_OFFSETS[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
+static const int8_t DIAGONAL_OFFSETS[4][2] = { { -1, -1 }, { -1, 1 }, { 1, -1 }, { 1, 1 } };
+
+val prim_dneighbors(const val *a)
+{
+    val i, j;
+    loc_parts(a[0], &i, &j);
+    return four_around(i, j, DIRECT_OFFSETS);
+}
+
+val prim_ineighbors(const val *a)
+{
+    val i, j;
+    loc_parts(a[0], &i, &j);
+    return four_around(i, j, DIAGONAL_OFFSETS);
+}
+
+val prim_neighbors(const val *a)
+{
+    val i, j;
+    loc_parts(a[0], &i, &j);
+    val d = four_around(i, j, DIRECT_OFFSETS);
+    val n = four_around(i, j, DIAGONAL_OFFSETS);
+    return set_freeze(set_or(d.u.s, n));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * objects
+ *
+ * dsl.py's objects() runs a breadth-first search with Python sets of positions: unvisited
+ * (asindices), occupied, cands, neighborhood and one set comprehension per candidate over
+ * diagfun(cand). Their iteration orders decide the order in which cells enter each object
+ * (hence the cell order of every object) and the order in which objects are found (hence the
+ * order of the result). Only the published sets (each object and the result) must be real
+ * values; the position sets are reproduced here as "position sets": CPython's table algorithm
+ * (the one of value.c: same probing, resizing, merge and difference paths) over integer keys,
+ * with the hash of the tuple (i, j). `occupied` is only ever asked for membership and its size
+ * (x in occupied, neighborhood - occupied), so it is a bitmap and a count.
+ * ------------------------------------------------------------------------------------------ */
+
+#define PS_LINEAR_PROBES 9
+#define PS_PERTURB_SHIFT 5
+#define PS_EMPTY_KEY (-1)
+#define PS_DUMMY_KEY (-2)
+
+struct pentry {
+    int64_t hash;
+    int64_t key;
+};
+
+struct pset {
+    int64_t fill, used, mask;
+    struct pentry *table;
+    struct pentry small[8];
+};
+
+
+/* CPython's hash of an int and of the 2-tuple (i, j) (tuplehash of 3.8+). */
+static int64_t py_int_hash(int64_t v)
+{
+    const uint64_t modulus = ((uint64_t)1 << 61) - 1;
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int64_t r = (int64_t)(mag % modulus);
+    if (v < 0)
+        r = -r;
+    return r == -1 ? -2 : r;
+}
+
+static int64_t pair_hash(int64_t i, int64_t j)
+{
+    const uint64_t prime1 = 11400714785074694791ULL;
+    const uint64_t prime2 = 14029467366897019727ULL;
+    const uint64_t prime5 = 2870177450012600261ULL;
+    uint64_t acc = prime5;
+    uint64_t lanes[2] = { (uint64_t)py_int_hash(i), (uint64_t)py_int_hash(j) };
+    for (int k = 0; k < 2; k++) {
+        acc += lanes[k] * prime2;
+        acc = (acc << 31) | (acc >> 33);
+        acc *= prime1;
+    }
+    acc += (uint64_t)2 ^ (prime5 ^ 3527539ULL);
+    return acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
+}
+
+static void pset_init(struct pset *s)
+{
+    s->fill = s->used = 0;
+    s->mask = 7;
+    s->table = s->small;
+    memset(s->small, 0xff, sizeof(s->small)); /* every key PS_EMPTY_KEY (-1) */
+}
+
+static struct pset *pset_new(void)
+{
+    struct pset *s = dsl_alloc(sizeof(*s));
+    pset_init(s);
+    return s;
+}
+
+static inline bool pslot_active(const struct pentry *e) { return e->key >= 0; }
+
+/* set_insert_clean */
+static void pset_insert_clean(struct pentry *table, uint64_t mask, int64_t key, int64_t hash)
+{
+    uint64_t perturb = (uint64_t)hash;
+    uint64_t i = (uint64_t)hash & mask;
+    for (;;) {
+        struct pentry *e = &table[i];
+        int probes = (i + PS_LINEAR_PROBES <= mask) ? PS_LINEAR_PROBES : 0;
+        do {
+            if (e->key == PS_EMPTY_KEY) {
+                e->key = key;
+                e->hash = hash;
+                return;
+            }
+            e++;
+        } while (probes--);
+        perturb >>= PS_PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+}
+
+/* set_table_resize */
+static void pset_resize(struct pset *s, int64_t minused)
+{
+    int64_t newsize = 8;
+    while (newsize <= minused)
+        newsize <<= 1;
+    if (newsize == 8 && s->mask == 7 && s->fill == s->used)
+        return;
+    struct pentry *old = s->table;
+    int64_t oldsize = s->mask + 1;
+    struct pentry small_copy[8];
+    if (old == s->small) {
+        memcpy(small_copy, s->small, sizeof(small_copy));
+        old = small_copy;
+    }
+    struct pentry *table = newsize == 8 ? s->small : dsl_alloc((size_t)newsize * sizeof(*table));
+    memset(table, 0xff, (size_t)newsize * sizeof(*table)); /* every key PS_EMPTY_KEY (-1) */
+    s->table = table;
+    s->mask = newsize - 1;
+    s->fill = s->used;
+    for (int64_t k = 0; k < oldsize; k++)
+        if (pslot_active(&old[k]))
+            pset_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
+}
+
+/* set_add_entry for a table without dummies (the sets added to here never have any). */
+static void pset_add(struct pset *s, int64_t key, int64_t hash)
+{
+    uint64_t mask = (uint64_t)s->mask;
+    uint64_t i = (uint64_t)hash & mask;
+    uint64_t perturb = (uint64_t)hash;
+    struct pentry *e;
+    for (;;) {
+        e = &s->table[i];
+        int probes = (i + PS_LINEAR_PROBES <= mask) ? PS_LINEAR_PROBES : 0;
+        do {
+            if (e->key == PS_EMPTY_KEY)
+                goto found_unused;
+            if (e->key == key)
+                return;
+            e++;
+        } while (probes--);
+        perturb >>= PS_PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+found_unused:
+    s->fill++;
+    s->used++;
+    e->key = key;
+    e->hash = hash;
+    if ((uint64_t)s->fill * 5 < mask * 3)
+        return;
+    pset_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+}
+
+/* set_merge */
+static void pset_merge(struct pset *s, const struct pset *other)
+{
+    if (other == s || other->used == 0)
+        return;
+    if ((s->fill + other->used) * 5 >= s->mask * 3)
+        pset_resize(s, (s->used + other->used) * 2);
+    if (s->fill == 0 && s->mask == other->mask && other->fill == other->used) {
+        memcpy(s->table, other->table, (size_t)(other->mask + 1) * sizeof(struct pentry));
+        s->fill = other->fill;
+        s->used = other->used;
+        return;
+    }
+    if (s->fill == 0) {
+        s->fill = s->used = other->used;
+        for (int64_t k = 0; k <= other->mask; k++)
+            if (pslot_active(&other->table[k]))
+                pset_insert_clean(s->table, (uint64_t)s->mask, other->table[k].key, other->table[k].hash);
+        return;
+    }
+    for (int64_t k = 0; k <= other->mask; k++)
+        if (pslot_active(&other->table[k]))
+            pset_add(s, other->table[k].key, other->table[k].hash);
+}
+
+static struct pset *pset_copy(const struct pset *s)
+{
+    struct pset *r = pset_new();
+    pset_merge(r, s);
+    return r;
+}
+
+/* Position keys: (i + 1) * (w + 2) + (j + 1), so that the ring of neighbours just outside the
+ * grid (which diagfun() produces) has keys too. */
+struct objects_run {
+    val grid;
+    int64_t h, w, stride;
+    bool univalued, diagonal;
+    val bg;
+    int64_t *hash;           /* per key: hash((i, j)) */
+    uint8_t *inside;         /* per key: 0 <= i < h and 0 <= j < w */
+    uint8_t *occupied;       /* per key */
+    int64_t occupied_count;
+    val *pos;                /* per key: the shared tuple (i, j), made on first use */
+};
+
+static inline int64_t key_of(const struct objects_run *r, int64_t i, int64_t j)
+{
+    return (i + 1) * r->stride + (j + 1);
+}
+
+static inline int64_t key_row(const struct objects_run *r, int64_t key) { return key / r->stride - 1; }
+static inline int64_t key_col(const struct objects_run *r, int64_t key) { return key % r->stride - 1; }
+
+static void pset_add_pos(struct pset *s, const struct objects_run *r, int64_t i, int64_t j)
+{
+    int64_t key = key_of(r, i, j);
+    pset_add(s, key, r->hash[key]);
+}
+
+static val pos_tuple(struct objects_run *r, int64_t key)
+{
+    if (r->pos[key].kind == V_NONE)
+        r->pos[key] = tuple_ints(key_row(r, key), key_col(r, key));
+    return r->pos[key];
+}
+
+/* grid[i][j] for 0 <= i < h, 0 <= j < w (rows may be ragged or not tuples at all). */
+static inline val grid_cell(const struct objects_run *r, int64_t key)
+{
+    int64_t i = key_row(r, key), j = key_col(r, key);
+    val row = r->grid.u.t->item[i];
+    if (row.kind == V_TUPLE && j < row.u.t->len)
+        return row.u.t->item[j];
+    return val_index(row, j);
+}
+
+/* The small sets of one candidate (diagfun's displays, their union, the comprehension): at most
+ * 8 distinct keys in a table of 8 or 32 slots, with a bitmap of the used slots. With distinct
+ * keys and no dummies, CPython's add probes exactly like set_insert_clean, so adding is placing
+ * plus the resize check. */
+struct tiny {
+    uint64_t mask;
+    uint32_t bits;
+    int n;
+    int64_t key[32], hash[32];
+};
+
+static void tiny_init(struct tiny *t)
+{
+    t->mask = 7;
+    t->bits = 0;
+    t->n = 0;
+}
+
+static void tiny_place(struct tiny *t, int64_t key, int64_t hash)
+{
+    uint64_t perturb = (uint64_t)hash, mask = t->mask;
+    uint64_t i = (uint64_t)hash & mask;
+    for (;;) {
+        if (!(t->bits >> i & 1))
+            goto put;
+        if (i + PS_LINEAR_PROBES <= mask) {
+            for (int j = 1; j <= PS_LINEAR_PROBES; j++) {
+                if (!(t->bits >> (i + j) & 1)) {
+                    i += (uint64_t)j;
+                    goto put;
+                }
+            }
+        }
+        perturb >>= PS_PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+put:
+    t->bits |= (uint32_t)1 << i;
+    t->key[i] = key;
+    t->hash[i] = hash;
+}
+
+/* set_table_resize to the smallest power of two above minused (at most 32 here). */
+static void tiny_resize(struct tiny *t, int64_t minused)
+{
+    uint64_t newsize = 8;
+    while ((int64_t)newsize <= minused)
+        newsize <<= 1;
+    int64_t keys[32], hashes[32];
+    int n = 0;
+    for (uint32_t b = t->bits; b; b &= b - 1) {
+        int i = __builtin_ctz(b);
+        keys[n] = t->key[i];
+        hashes[n++] = t->hash[i];
+    }
+    t->mask = newsize - 1;
+    t->bits = 0;
+    for (int k = 0; k < n; k++)
+        tiny_place(t, keys[k], hashes[k]);
+}
+
+/* set_add_entry of a key known to be absent. */
+static void tiny_add_new(struct tiny *t, int64_t key, int64_t hash)
+{
+    uint64_t mask = t->mask;
+    tiny_place(t, key, hash);
+    t->n++;
+    if ((uint64_t)t->n * 5 >= mask * 3)
+        tiny_resize(t, (int64_t)t->n * 4);
+}
+
+/* set_merge(s, t) with t a tiny set without dummies. */
+static void pset_merge_tiny(struct pset *s, const struct tiny *t)
+{
+    if (t->n == 0)
+        return;
+    if ((s->fill + t->n) * 5 >= s->mask * 3)
+        pset_resize(s, (s->used + t->n) * 2);
+    if (s->fill == 0) {
+        bool same_size = (uint64_t)s->mask == t->mask;
+        s->fill = s->used = t->n;
+        for (uint32_t b = t->bits; b; b &= b - 1) {
+            int i = __builtin_ctz(b);
+            if (same_size) {
+                s->table[i].key = t->key[i];
+                s->table[i].hash = t->hash[i];
+            } else {
+                pset_insert_clean(s->table, (uint64_t)s->mask, t->key[i], t->hash[i]);
+            }
+        }
+        return;
+    }
+    for (uint32_t b = t->bits; b; b &= b - 1) {
+        int i = __builtin_ctz(b);
+        pset_add(s, t->key[i], t->hash[i]);
+    }
+}
+
+static void tiny_add_pos(struct tiny *t, const struct objects_run *r, int64_t i, int64_t j)
+{
+    int64_t key = key_of(r, i, j);
+    tiny_add_new(t, key, r->hash[key]);
+}
+
+/* {(i, j) for i, j in diagfun(cand) if 0 <= i < h and 0 <= j < w}, built into near: diagfun
+ * is dneighbors (a 4-item display copied into a frozenset: the copy keeps the 8-slot table
+ * as it is) or neighbors (dneighbors(loc) | ineighbors(loc): the copy of the first grows to 32
+ * slots for the merge, re-placing its keys in slot order, then the second's keys are added). */
+static void neighbourhood_of(const struct objects_run *r, int64_t key, struct tiny *near)
+{
+    int64_t i = key_row(r, key), j = key_col(r, key);
+    struct tiny around, diag;
+    tiny_init(&around);
+    tiny_add_pos(&around, r, i - 1, j);
+    tiny_add_pos(&around, r, i + 1, j);
+    tiny_add_pos(&around, r, i, j - 1);
+    tiny_add_pos(&around, r, i, j + 1);
+    if (r->diagonal) {
+        tiny_init(&diag);
+        tiny_add_pos(&diag, r, i - 1, j - 1);
+        tiny_add_pos(&diag, r, i - 1, j + 1);
+        tiny_add_pos(&diag, r, i + 1, j - 1);
+        tiny_add_pos(&diag, r, i + 1, j + 1);
+        tiny_resize(&around, (4 + 4) * 2);
+        for (uint32_t b = diag.bits; b; b &= b - 1) {
+            int k = __builtin_ctz(b);
+            tiny_add_new(&around, diag.key[k], diag.hash[k]);
+        }
+    }
+    tiny_init(near);
+    for (uint32_t b = around.bits; b; b &= b - 1) {
+        int k = __builtin_ctz(b);
+        if (r->inside[around.key[k]])
+            tiny_add_new(near, around.key[k], around.hash[k]);
+    }
+}
+
+/* cands = neighborhood - occupied (set_difference: copy-and-discard when the left side is
+ * more than four times larger, else a fresh set of the survivors). */
+static struct pset *minus_occupied(const struct objects_run *r, const struct pset *a)
+{
+    if ((a->used >> 2) > r->occupied_count) {
+        struct pset *c = pset_copy(a);
+        for (int64_t k = 0; k <= c->mask; k++) {
+            struct pentry *e = &c->table[k];
+            if (pslot_active(e) && r->occupied[e->key]) {
+                e->key = PS_DUMMY_KEY;
+                e->hash = -1;
+                c->used--;
+            }
+        }
+        if ((uint64_t)(c->fill - c->used) > (uint64_t)c->mask / 4)
+            pset_resize(c, c->used > 50000 ? c->used * 2 : c->used * 4);
+        return c;
+    }
+    struct pset *c = pset_new();
+    for (int64_t k = 0; k <= a->mask; k++) {
+        const struct pentry *e = &a->table[k];
+        if (pslot_active(e) && !r->occupied[e->key])
+            pset_add(c, e->key, e->hash);
+    }
+    return c;
+}
+
+/* One object grown from the position `start` by dsl.py's breadth-first loop. */
+static val grow_object(struct objects_run *r, int64_t start, val colour)
+{
+    struct vset *obj = set_new();
+    set_add(obj, tuple_pair(colour, pos_tuple(r, start)));
+    struct pset *cands = pset_new();
+    pset_add(cands, start, r->hash[start]);
+    struct tiny near;
+    while (cands->used > 0) {
+        struct pset *neighbourhood = pset_new();
+        for (int64_t k = 0; k <= cands->mask; k++) {
+            int64_t key = cands->table[k].key;
+            if (key < 0)
+                continue;
+            val v = grid_cell(r, key);
+            bool joins = r->univalued ? eq_fast(colour, v) : !eq_fast(v, r->bg);
+            if (!joins)
+                continue;
+            set_add(obj, tuple_pair(v, pos_tuple(r, key)));
+            if (!r->occupied[key]) {
+                r->occupied[key] = 1;
+                r->occupied_count++;
+            }
+            neighbourhood_of(r, key, &near);
+            pset_merge_tiny(neighbourhood, &near);
+            DSL_TICK();
+        }
+        cands = minus_occupied(r, neighbourhood);
+    }
+    return freeze_copy(obj);
+}
+
+val prim_objects(const val *a)
+{
+    struct objects_run r;
+    r.grid = a[0];
+    r.univalued = val_truthy(a[1]);
+    r.diagonal = val_truthy(a[2]);
+    r.bg = val_truthy(a[3]) ? prim_mostcolor(a) : v_none();
+    r.h = val_len(r.grid);
+    r.w = val_len(val_index(r.grid, 0));
+    /* from here on grid is a non-empty tuple; unvisited = asindices(grid) */
+    r.stride = int_add(r.w, 2);
+    int64_t keys = int_mul(int_add(r.h, 2), r.stride);
+    if (keys <= 0 || keys > ((int64_t)1 << 40))
+        dsl_memout();  /* asindices() alone would exhaust any memory cap */
+    r.hash = dsl_alloc((size_t)keys * sizeof(int64_t));
+    r.inside = dsl_alloc((size_t)keys);
+    for (int64_t key = 0; key < keys; key++) {
+        int64_t i = key_row(&r, key), j = key_col(&r, key);
+        r.hash[key] = pair_hash(i, j);
+        r.inside[key] = i >= 0 && i < r.h && j >= 0 && j < r.w;
+        if ((key & 1023) == 1023)
+            DSL_TICK();
+    }
+    r.occupied = dsl_alloc((size_t)keys);
+    memset(r.occupied, 0, (size_t)keys);
+    r.occupied_count = 0;
+    r.pos = alloc_vals(keys);
+    memset(r.pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
+    struct pset *unvisited = pset_new();
+    for (int64_t i = 0; i < r.h; i++) {
+        for (int64_t j = 0; j < r.w; j++)
+            pset_add_pos(unvisited, &r, i, j);
+        DSL_TICK();
+    }
+    struct vset *objs = set_new();
+    for (int64_t k = 0; k <= unvisited->mask; k++) {
+        int64_t key = unvisited->table[k].key;
+        if (key < 0 || r.occupied[key])
+            continue;
+        val colour = grid_cell(&r, key);
+        if (eq_fast(colour, r.bg))
+            continue;
+        set_add(objs, grow_object(&r, key, colour));
+    }
+    return freeze_copy(objs);
+}
+
+/* One object per colour value: frozenset((v, (i, j)) for i, r in enumerate(grid) for j, v in
+ * enumerate(r) if v == value). */
+static val cells_of_value(val grid, val value)
+{
+    int64_t h;
+    const val *rows = iter_items(grid, &h);
+    struct vset *s = set_new();
+    for (int64_t i = 0; i < h; i++) {
+        int64_t w;
+        const val *cells = iter_items(rows[i], &w);
+        for (int64_t j = 0; j < w; j++) {
+            if (eq_fast(cells[j], value))
+                set_add(s, tuple_pair(cells[j], tuple_ints(i, j)));
+        }
+        DSL_TICK();
+    }
+    return set_freeze(s);
+}
+
+static val partition_by(val grid, val values)
+{
+    struct vset *s = set_new();
+    val value;
+    for (int64_t p = 0; set_next(values.u.s, &p, &value);)
+        set_add(s, cells_of_value(grid, value));
+    return set_freeze(s);
+}
+
+val prim_partition(const val *a)
+{
+    return partition_by(a[0], prim_palette(a));
+}
+
+val prim_fgpartition(const val *a)
+{
+    val colours = prim_palette(a);
+    struct vset *bg = set_new();
+    set_add(bg, prim_mostcolor(a));
+    return partition_by(a[0], set_freeze(set_sub(colours.u.s, v_set(bg))));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Relations between patches
+ * ------------------------------------------------------------------------------------------ */
+
+/* set(c for i, j in toindices(patch)) with c the row (axis 0) or column (axis 1). */
+static struct vset *coordinate_set(val patch, int axis)
+{
+    val ind = prim_toindices(&patch);
+    int64_t n;
+    const val *items = iter_items(ind, &n);
+    struct vset *s = set_new();
+    bool seen[64] = { false };
+    for (int64_t k = 0; k < n; k++) {
+        val i, j;
+        unpack2(items[k], &i, &j);
+        add_skipping_seen(s, axis == 0 ? i : j, seen);
+    }
+    return s;
+}
+
+static val share_coordinate(const val *a, int axis)
+{
+    struct vset *sa = coordinate_set(a[0], axis);
+    struct vset *sb = coordinate_set(a[1], axis);
+    return v_bool(set_and(sa, v_set(sb))->used > 0);
+}
+
+val prim_hmatching(const val *a) { return share_coordinate(a, 0); }
+val prim_vmatching(const val *a) { return share_coordinate(a, 1); }
+
+static int64_t abs_checked(int64_t x)
+{
+    return x < 0 ? int_sub(0, x) : x;
+}
+
+/* min over all pairs when both patches are PS_INDICES/PS_OBJECT: plain int arithmetic. */
+static int64_t manhattan_fast(val pa, enum patch_shape sa, val pb, enum patch_shape sb)
+{
+    int64_t nb = pb.u.s->used, k = 0;
+    int64_t *bi = dsl_alloc((size_t)nb * 2 * sizeof(int64_t));
+    val item;
+    for (int64_t p = 0; set_next(pb.u.s, &p, &item); k++) {
+        val ij = fast_index(item, sb);
+        bi[2 * k] = ij.u.t->item[0].u.i;
+        bi[2 * k + 1] = ij.u.t->item[1].u.i;
+    }
+    bool have = false;
+    int64_t best = 0;
+    for (int64_t p = 0; set_next(pa.u.s, &p, &item);) {
+        val ij = fast_index(item, sa);
+        int64_t ai = ij.u.t->item[0].u.i, aj = ij.u.t->item[1].u.i;
+        for (k = 0; k < nb; k++) {
+            int64_t d = int_add(abs_checked(int_sub(ai, bi[2 * k])),
+                                abs_checked(int_sub(aj, bi[2 * k + 1])));
+            if (!have || d < best)
+                best = d;
+            have = true;
+        }
+        DSL_TICK();
+    }
+    return best;
+}
+
+static val py_abs(val x)
+{
+    if (v_is_int(x))
+        return v_int(abs_checked(x.u.i));
+    dsl_raise(EXC_TYPE, "bad operand type for abs(): '%s'", val_type_name(x));
+}
+
+val prim_manhattan(const val *a)
+{
+    enum patch_shape sa = patch_shape(a[0]), sb = patch_shape(a[1]);
+    bool fast_a = sa == PS_INDICES || sa == PS_OBJECT, fast_b = sb == PS_INDICES || sb == PS_OBJECT;
+    if (fast_a && fast_b)
+        return v_int(manhattan_fast(a[0], sa, a[1], sb));
+    if (sa == PS_EMPTY)
+        dsl_raise(EXC_VALUE, "min() arg is an empty sequence");
+    /* min(abs(ai - bi) + abs(aj - bj) for ai, aj in toindices(a) for bi, bj in toindices(b)):
+     * toindices(b) is evaluated for each item of a (the same result every time). */
+    val ind_a = prim_toindices(&a[0]);
+    int64_t na, nb = 0;
+    const val *items_a = iter_items(ind_a, &na);
+    const val *items_b = NULL;
+    struct extreme e = { false, false, v_none() };
+    for (int64_t x = 0; x < na; x++) {
+        val ai, aj;
+        unpack2(items_a[x], &ai, &aj);
+        if (!items_b) {
+            val ind_b = prim_toindices(&a[1]);
+            items_b = iter_items(ind_b, &nb);
+        }
+        for (int64_t y = 0; y < nb; y++) {
+            val bi, bj;
+            unpack2(items_b[y], &bi, &bj);
+            val di = py_abs(py_sub(ai, bi));
+            val dj = py_abs(py_sub(aj, bj));
+            extreme_feed(&e, py_add(di, dj));
+        }
+        DSL_TICK();
+    }
+    return extreme_result(&e);
+}
+
+val prim_adjacent(const val *a)
+{
+    val d = prim_manhattan(a);
+    return v_bool(eq_fast(d, v_int(1)));
+}
+
+val prim_bordering(const val *a)
+{
+    val patch = a[0], grid = a[1];
+    if (eq_fast(prim_uppermost(&patch), v_int(0)))
+        return v_bool(true);
+    if (eq_fast(prim_leftmost(&patch), v_int(0)))
+        return v_bool(true);
+    val low = prim_lowermost(&patch);
+    if (eq_fast(low, v_int(int_sub(val_len(grid), 1))))
+        return v_bool(true);
+    val right = prim_rightmost(&patch);
+    return v_bool(eq_fast(right, v_int(int_sub(val_len(val_index(grid, 0)), 1))));
+}
+
+val prim_centerofmass(const val *a)
+{
+    val patch = a[0];
+    struct zipped z;
+    zip_star(prim_toindices(&patch), &z);
+    if (z.nrows == 0 || z.ncols == 0)
+        return tuple_empty();
+    struct vtuple *out = tuple_new((uint32_t)z.ncols);
+    for (int64_t k = 0; k < z.ncols; k++) {
+        val sum = v_int(0);
+        for (int64_t r = 0; r < z.nrows; r++)
+            sum = py_add(sum, z.rows[r][k]);
+        if (!v_is_int(sum))
+            raise_operands("//", sum, v_int(0));
+        out->item[k] = v_int(int_floordiv(sum.u.i, val_len(patch)));
+    }
+    return v_tuple(out);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Crop and rotations
+ * ------------------------------------------------------------------------------------------ */
+
+/* start + length as a slice bound: Python ints cannot overflow and slices clamp, so a sum
+ * beyond int64 saturates (staying clear of SLICE_NONE). */
+static int64_t slice_end(val start, val length)
+{
+    if (!v_is_int(start) || !v_is_int(length))
+        dsl_raise(EXC_TYPE, "slice indices must be integers or None or have an __index__ method");
+    int64_t s;
+    if (__builtin_add_overflow(start.u.i, length.u.i, &s))
+        s = start.u.i > 0 ? INT64_MAX : INT64_MIN + 1;
+    return s == INT64_MIN ? INT64_MIN + 1 : s;
+}
+
+val prim_crop(const val *a)
+{
+    val grid = a[0], start = a[1], dims = a[2];
+    val s0 = val_index(start, 0);
+    val d0 = val_index(dims, 0);
+    int64_t end0 = slice_end(s0, d0);
+    val rows = val_slice(grid, s0.u.i == INT64_MIN ? INT64_MIN + 1 : s0.u.i, end0);
+    uint32_t h = tup_len(rows);
+    if (h == 0)
+        return tuple_empty();
+    val s1 = val_index(start, 1);
+    val d1 = val_index(dims, 1);
+    int64_t end1 = slice_end(s1, d1);
+    int64_t begin1 = s1.u.i == INT64_MIN ? INT64_MIN + 1 : s1.u.i;
+    struct vtuple *out = tuple_new(h);
+    for (uint32_t r = 0; r < h; r++)
+        out->item[r] = val_slice(tup_get(rows, r), begin1, end1);
+    return v_tuple(out);
+}
+
+/* grid[::-1]: a tuple reversed (TypeError when not subscriptable). */
+static const val *reversed_rows(val grid, int64_t *n)
+{
+    if (grid.kind != V_TUPLE)
+        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", val_type_name(grid));
+    uint32_t len = grid.u.t->len;
+    val *out = alloc_vals(len);
+    for (uint32_t k = 0; k < len; k++)
+        out[k] = grid.u.t->item[len - 1 - k];
+    *n = len;
+    return out;
+}
+
+/* tuple(row[::-1]) for a row (TypeError unless a tuple). */
+static val reversed_tuple(val row)
+{
+    if (row.kind != V_TUPLE)
+        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", val_type_name(row));
+    uint32_t len = row.u.t->len;
+    if (len == 0)
+        return tuple_empty();
+    struct vtuple *t = tuple_new(len);
+    for (uint32_t k = 0; k < len; k++)
+        t->item[k] = row.u.t->item[len - 1 - k];
+    return v_tuple(t);
+}
+
+/* The rows of zip(*grid[::-1]), i.e. rot90(grid). */
+static void turn_quarter(val grid, val **rows_out, int64_t *nrows_out)
+{
+    int64_t h;
+    const val *rev = reversed_rows(grid, &h);
+    struct zipped z;
+    zip_items(rev, h, &z);
+    int64_t n = h == 0 ? 0 : z.ncols;
+    val *rows = alloc_vals(n);
+    for (int64_t k = 0; k < n; k++) {
+        struct vtuple *t = tuple_new((uint32_t)h);
+        for (int64_t r = 0; r < h; r++)
+            t->item[r] = z.rows[r][k];
+        rows[k] = v_tuple(t);
+    }
+    *rows_out = rows;
+    *nrows_out = n;
+}
+
+static val tuple_from(const val *items, int64_t n)
+{
+    if (n == 0)
+        return tuple_empty();
+    struct vtuple *t = tuple_new((uint32_t)n);
+    memcpy(t->item, items, (size_t)n * sizeof(val));
+    return v_tuple(t);
+}
+
+val prim_rot90(const val *a)
+{
+    val *rows;
+    int64_t n;
+    turn_quarter(a[0], &rows, &n);
+    return tuple_from(rows, n);
+}
+
+val prim_rot180(const val *a)
+{
+    int64_t h;
+    const val *rev = reversed_rows(a[0], &h);
+    val *rows = alloc_vals(h);
+    for (int64_t r = 0; r < h; r++)
+        rows[r] = reversed_tuple(rev[r]);
+    return tuple_from(rows, h);
+}
+
+val prim_rot270(const val *a)
+{
+    val *rows;
+    int64_t n;
+    turn_quarter(a[0], &rows, &n);
+    val *out = alloc_vals(n);
+    for (int64_t k = 0; k < n; k++)
+        out[n - 1 - k] = reversed_tuple(rows[k]);
+    return tuple_from(out, n);
+}

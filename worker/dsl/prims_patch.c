@@ -1,2 +1,1724 @@
-/* prims_patch.c: not written yet. */
+/* prims_patch.c: primitives 114-160 of Hodel's dsl.py (hmirror ... vperiod): mirrors, fill and
+ * paint, scaling, concatenation and splitting, cellwise colour maps, centres and positions,
+ * lines and boxes, gravitate, occurrences, frontiers and periods.
+ *
+ * Each primitive follows dsl.py step by step: the same evaluation order (so the same exception
+ * class on bad input), the same set-construction sequence (so CPython's iteration order, see
+ * value.h) and Python's behaviour on degenerate values (ragged grids, None cells, rows that are
+ * frozensets, tuples standing in for patches, bools standing in for ints).
+ *
+ * Fast paths: where a patch is "plain" (a non-empty frozenset whose items are all (i, j) or all
+ * (v, (i, j)) with int coordinates below 2^60 in magnitude), nothing in the Python code can
+ * raise, and the bounding box can be computed in one pass instead of building toindices sets
+ * for ulcorner/lrcorner/uppermost...; the sets whose order is observable are still built in
+ * Python's sequence. Everything else takes the generic path, which calls the other primitives
+ * and Python-like operators exactly as dsl.py does. */
 #include "compat.h"
+
+#include <string.h>
+
+#include "dsl.h"
+
+/* ======================================================================================
+ * Python operators on values
+ * ====================================================================================== */
+
+static const char *type_name(val v)
+{
+    switch (v.kind) {
+    case V_NONE: return "NoneType";
+    case V_BOOL: return "bool";
+    case V_INT: return "int";
+    case V_TUPLE: return "tuple";
+    case V_SET: return "frozenset";
+    default: return "function";
+    }
+}
+
+static BF_NORETURN void raise_not_iterable(val v)
+{
+    dsl_raise(EXC_TYPE, "'%s' object is not iterable", type_name(v));
+}
+
+static BF_NORETURN void raise_operands(const char *op, val x, val y)
+{
+    dsl_raise(EXC_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op, type_name(x),
+              type_name(y));
+}
+
+/* An argument of range(): an int (or bool), else TypeError. */
+static int64_t range_arg(val v)
+{
+    if (!v_is_int(v))
+        dsl_raise(EXC_TYPE, "'%s' object cannot be interpreted as an integer", type_name(v));
+    return v.u.i;
+}
+
+/* Python's `0 <= x < n` for an int bound n: TypeError unless x is an int. */
+static bool within(val x, int64_t n)
+{
+    if (!v_is_int(x))
+        dsl_raise(EXC_TYPE, "'<=' not supported between instances of 'int' and '%s'", type_name(x));
+    return x.u.i >= 0 && x.u.i < n;
+}
+
+/* A tuple of n items to be filled by the caller; sizes no memory can hold end in memout. */
+static struct vtuple *tup_alloc(int64_t n)
+{
+    if (n < 0)
+        n = 0;
+    if (n > (int64_t)UINT32_MAX)
+        dsl_memout();
+    return tuple_new((uint32_t)n);
+}
+
+static val tuple_from(const val *items, int64_t n)
+{
+    if (n == 0)
+        return tuple_empty();
+    struct vtuple *t = tup_alloc(n);
+    memcpy(t->item, items, (size_t)n * sizeof(val));
+    return v_tuple(t);
+}
+
+static val tuple_concat(val x, val y)
+{
+    int64_t nx = tup_len(x), ny = tup_len(y);
+    if (nx == 0)
+        return y;
+    if (ny == 0)
+        return x;
+    struct vtuple *t = tup_alloc(nx + ny);
+    memcpy(t->item, x.u.t->item, (size_t)nx * sizeof(val));
+    memcpy(t->item + nx, y.u.t->item, (size_t)ny * sizeof(val));
+    return v_tuple(t);
+}
+
+/* x + y: ints add, tuples concatenate, anything else raises TypeError. */
+static val py_add(val x, val y)
+{
+    if (v_is_int(x) && v_is_int(y))
+        return v_int(int_add(x.u.i, y.u.i));
+    if (x.kind == V_TUPLE && y.kind == V_TUPLE)
+        return tuple_concat(x, y);
+    raise_operands("+", x, y);
+}
+
+/* x - y: ints subtract, frozensets take the difference, anything else raises TypeError. */
+static val py_sub(val x, val y)
+{
+    if (v_is_int(x) && v_is_int(y))
+        return v_int(int_sub(x.u.i, y.u.i));
+    if (x.kind == V_SET && y.kind == V_SET)
+        return set_freeze(set_sub(x.u.s, y));
+    raise_operands("-", x, y);
+}
+
+static val py_add_int(val x, int64_t k) { return py_add(x, v_int(k)); }
+static val py_sub_int(val x, int64_t k) { return py_sub(x, v_int(k)); }
+
+/* -x */
+static val py_neg(val x)
+{
+    if (!v_is_int(x))
+        dsl_raise(EXC_TYPE, "bad operand type for unary -: '%s'", type_name(x));
+    return v_int(int_sub(0, x.u.i));
+}
+
+/* k * x for an int k: ints multiply, a tuple repeats, anything else raises TypeError. */
+static val py_mul_int(int64_t k, val x)
+{
+    if (v_is_int(x))
+        return v_int(int_mul(k, x.u.i));
+    if (x.kind != V_TUPLE)
+        raise_operands("*", v_int(k), x);
+    int64_t n = tup_len(x);
+    if (k <= 0 || n == 0)
+        return tuple_empty();
+    struct vtuple *t = tup_alloc(int_mul(k, n));
+    for (int64_t r = 0; r < k; r++)
+        memcpy(t->item + r * n, x.u.t->item, (size_t)n * sizeof(val));
+    return v_tuple(t);
+}
+
+/* x // y where y is an int literal of dsl.py; x must be an int. */
+static int64_t py_floordiv_int(val x, int64_t y)
+{
+    if (!v_is_int(x))
+        raise_operands("//", x, v_int(y));
+    return int_floordiv(x.u.i, y);
+}
+
+/* Python's two-argument min(x, y) and max(x, y) (the first of equal items wins). */
+static val py_min2(val x, val y) { return val_lt(y, x) ? y : x; }
+static val py_max2(val x, val y) { return val_lt(x, y) ? y : x; }
+
+/* `p, q = x`: unpacking into two targets (a frozenset unpacks in iteration order). */
+static void unpack2(val x, val *p, val *q)
+{
+    int64_t n;
+    if (x.kind == V_TUPLE) {
+        n = tup_len(x);
+        if (n == 2) {
+            *p = tup_get(x, 0);
+            *q = tup_get(x, 1);
+            return;
+        }
+    } else if (x.kind == V_SET) {
+        n = set_len(x);
+        if (n == 2) {
+            int64_t pos = 0;
+            set_next(x.u.s, &pos, p);
+            set_next(x.u.s, &pos, q);
+            return;
+        }
+    } else {
+        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", type_name(x));
+    }
+    if (n < 2)
+        dsl_raise(EXC_VALUE, "not enough values to unpack (expected 2, got %lld)", (long long)n);
+    dsl_raise(EXC_VALUE, "too many values to unpack (expected 2)");
+}
+
+/* The items of an iterable: a tuple's own array, or a frozenset's items in iteration order;
+ * TypeError for anything else (Python's iter()). */
+static const val *items_of(val c, int64_t *n)
+{
+    if (c.kind == V_TUPLE) {
+        *n = tup_len(c);
+        return c.u.t->item;
+    }
+    if (c.kind != V_SET)
+        raise_not_iterable(c);
+    *n = set_len(c);
+    val *items = dsl_alloc((size_t)(*n ? *n : 1) * sizeof(val));
+    int64_t pos = 0, k = 0;
+    val item;
+    while (set_next(c.u.s, &pos, &item))
+        items[k++] = item;
+    return items;
+}
+
+/* tuple(c) of a tuple or frozenset row (list(row) in dsl.py followed by tuple()). */
+static val row_as_tuple(val row)
+{
+    if (row.kind == V_TUPLE)
+        return row;
+    int64_t n;
+    const val *items = items_of(row, &n);
+    return tuple_from(items, n);
+}
+
+/* seq[::-1] */
+static val reversed_tuple(val t)
+{
+    if (t.kind != V_TUPLE)
+        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", type_name(t));
+    int64_t n = tup_len(t);
+    if (n == 0)
+        return t;
+    struct vtuple *r = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        r->item[k] = t.u.t->item[n - 1 - k];
+    return v_tuple(r);
+}
+
+/* grid[i][j] for i, j >= 0 with Python's errors. */
+static val at2(val grid, int64_t i, int64_t j)
+{
+    if (grid.kind == V_TUPLE && i < tup_len(grid)) {
+        val row = tup_get(grid, (uint32_t)i);
+        if (row.kind == V_TUPLE && j < tup_len(row))
+            return tup_get(row, (uint32_t)j);
+        return val_index(row, j);
+    }
+    return val_index(val_index(grid, i), j);
+}
+
+/* len(grid[0]) */
+static int64_t first_row_len(val grid)
+{
+    return val_len(val_index(grid, 0));
+}
+
+/* Two-argument calls of other primitives. */
+static val call1(prim_fn f, val x) { return f(&x); }
+static val call2(prim_fn f, val x, val y)
+{
+    val args[2] = { x, y };
+    return f(args);
+}
+static val call3(prim_fn f, val x, val y, val z)
+{
+    val args[3] = { x, y, z };
+    return f(args);
+}
+
+static bool int_like_eq(val x, val y)
+{
+    if (v_is_int(x) && v_is_int(y))
+        return x.u.i == y.u.i;
+    return val_eq(x, y);
+}
+
+/* ======================================================================================
+ * Plain patches (the fast paths)
+ * ====================================================================================== */
+
+#define COORD_LIMIT ((int64_t)1 << 60)
+
+enum patch_form { PF_OTHER, PF_INDICES, PF_OBJECT };
+
+struct bounds {
+    int64_t imin, imax, jmin, jmax;
+};
+
+static bool small_int(val v)
+{
+    return v.kind == V_INT && v.u.i > -COORD_LIMIT && v.u.i < COORD_LIMIT;
+}
+
+static bool plain_index(val v)
+{
+    return v.kind == V_TUPLE && tup_len(v) == 2 && small_int(tup_get(v, 0)) &&
+           small_int(tup_get(v, 1));
+}
+
+static bool plain_cell(val v)
+{
+    return v.kind == V_TUPLE && tup_len(v) == 2 && plain_index(tup_get(v, 1));
+}
+
+/* (i, j) of an item of a plain patch of the given form. */
+static void item_pos(val item, enum patch_form form, int64_t *i, int64_t *j)
+{
+    val ij = form == PF_OBJECT ? tup_get(item, 1) : item;
+    *i = tup_get(ij, 0).u.i;
+    *j = tup_get(ij, 1).u.i;
+}
+
+/* PF_OBJECT or PF_INDICES with the bounding box when p is a plain patch, else PF_OTHER.
+ * dsl.py decides object versus indices from the first item only; a plain patch has all of
+ * its items of that first item's form. */
+static enum patch_form scan_patch(val p, struct bounds *b)
+{
+    if (p.kind != V_SET || set_len(p) == 0)
+        return PF_OTHER;
+    int64_t pos = 0;
+    val item;
+    set_next(p.u.s, &pos, &item);
+    enum patch_form form;
+    if (plain_cell(item))
+        form = PF_OBJECT;
+    else if (plain_index(item))
+        form = PF_INDICES;
+    else
+        return PF_OTHER;
+    int64_t i, j;
+    item_pos(item, form, &i, &j);
+    b->imin = b->imax = i;
+    b->jmin = b->jmax = j;
+    while (set_next(p.u.s, &pos, &item)) {
+        if (form == PF_OBJECT ? !plain_cell(item) : !plain_index(item))
+            return PF_OTHER;
+        item_pos(item, form, &i, &j);
+        if (i < b->imin) b->imin = i;
+        if (i > b->imax) b->imax = i;
+        if (j < b->jmin) b->jmin = j;
+        if (j > b->jmax) b->jmax = j;
+    }
+    return form;
+}
+
+/* A plain patch's positions as a flat array i0, j0, i1, j1, ... (duplicates kept). */
+static int64_t *plain_positions(val p, enum patch_form form, int64_t *n)
+{
+    *n = set_len(p);
+    int64_t *xy = dsl_alloc((size_t)(*n) * 2 * sizeof(int64_t));
+    int64_t pos = 0, k = 0;
+    val item;
+    while (set_next(p.u.s, &pos, &item)) {
+        item_pos(item, form, &xy[2 * k], &xy[2 * k + 1]);
+        k++;
+    }
+    return xy;
+}
+
+/* A hash set of int pairs in the arena (membership tests of the fast paths). */
+struct pairset {
+    uint64_t mask;
+    int64_t *keys; /* 2 per slot */
+    uint8_t *used;
+};
+
+static uint64_t pair_hash(int64_t i, int64_t j)
+{
+    uint64_t h = (uint64_t)i * 0x9E3779B97F4A7C15u ^ ((uint64_t)j + 0x632BE59BD9B4E019u) * 0xC2B2AE3D27D4EB4Fu;
+    return h ^ (h >> 29);
+}
+
+static void pairset_init(struct pairset *ps, int64_t n)
+{
+    uint64_t cap = 16;
+    while (cap < (uint64_t)n * 2)
+        cap <<= 1;
+    ps->mask = cap - 1;
+    ps->keys = dsl_alloc(cap * 2 * sizeof(int64_t));
+    ps->used = dsl_alloc(cap);
+    memset(ps->used, 0, cap);
+}
+
+static void pairset_add(struct pairset *ps, int64_t i, int64_t j)
+{
+    for (uint64_t s = pair_hash(i, j) & ps->mask;; s = (s + 1) & ps->mask) {
+        if (!ps->used[s]) {
+            ps->used[s] = 1;
+            ps->keys[2 * s] = i;
+            ps->keys[2 * s + 1] = j;
+            return;
+        }
+        if (ps->keys[2 * s] == i && ps->keys[2 * s + 1] == j)
+            return;
+    }
+}
+
+static bool pairset_has(const struct pairset *ps, int64_t i, int64_t j)
+{
+    for (uint64_t s = pair_hash(i, j) & ps->mask;; s = (s + 1) & ps->mask) {
+        if (!ps->used[s])
+            return false;
+        if (ps->keys[2 * s] == i && ps->keys[2 * s + 1] == j)
+            return true;
+    }
+}
+
+/* ======================================================================================
+ * Mirrors
+ * ====================================================================================== */
+
+/* The corner numbers a mirror needs: ulcorner(piece)[k] and lrcorner(piece)[k]. */
+static void corner_coords(val piece, int k, val *lo, val *hi)
+{
+    struct bounds b;
+    if (scan_patch(piece, &b) != PF_OTHER) {
+        *lo = v_int(k == 0 ? b.imin : b.jmin);
+        *hi = v_int(k == 0 ? b.imax : b.jmax);
+        return;
+    }
+    *lo = val_index(call1(prim_ulcorner, piece), k);
+    *hi = val_index(call1(prim_lrcorner, piece), k);
+}
+
+/* `isinstance(next(iter(piece))[1], tuple)`: piece is a non-empty frozenset here (its corners
+ * were computed). */
+static bool first_item_is_cell(val piece)
+{
+    struct val_iter it;
+    val item;
+    val_iter_init(&it, piece);
+    if (!val_iter_next(&it, &item))
+        dsl_raise(EXC_STOP_ITERATION, "empty patch");
+    return val_index(item, 1).kind == V_TUPLE;
+}
+
+enum mirror { M_H, M_V, M_D };
+
+/* The mirrored position of (i, j); d is the sum of the two corner numbers (M_H, M_V) or ul is
+ * the upper-left corner (M_D). */
+static val mirrored_pos(enum mirror m, val i, val j, val d, val ul_i, val ul_j)
+{
+    switch (m) {
+    case M_H: return tuple_pair(py_sub(d, i), j);
+    case M_V: return tuple_pair(i, py_sub(d, j));
+    default: {
+        val ni = py_add(py_sub(j, ul_j), ul_i);
+        return tuple_pair(ni, py_add(py_sub(i, ul_i), ul_j));
+    }
+    }
+}
+
+static val mirror_patch(val piece, enum mirror m)
+{
+    val d = v_none(), ul_i = v_none(), ul_j = v_none();
+    if (m == M_D) {
+        struct bounds b;
+        if (scan_patch(piece, &b) != PF_OTHER) {
+            ul_i = v_int(b.imin);
+            ul_j = v_int(b.jmin);
+        } else {
+            unpack2(call1(prim_ulcorner, piece), &ul_i, &ul_j);
+        }
+    } else {
+        val lo, hi;
+        corner_coords(piece, m == M_H ? 0 : 1, &lo, &hi);
+        d = py_add(lo, hi);
+    }
+    bool cells = first_item_is_cell(piece);
+    struct vset *s = set_new();
+    struct val_iter it;
+    val item, v, ij, i, j;
+    val_iter_init(&it, piece);
+    while (val_iter_next(&it, &item)) {
+        if (cells) {
+            unpack2(item, &v, &ij);
+            unpack2(ij, &i, &j);
+            set_add(s, tuple_pair(v, mirrored_pos(m, i, j, d, ul_i, ul_j)));
+        } else {
+            unpack2(item, &i, &j);
+            set_add(s, mirrored_pos(m, i, j, d, ul_i, ul_j));
+        }
+    }
+    return set_freeze(s);
+}
+
+/* tuple(zip(*rows)) */
+static val zip_rows(const val *rows, int64_t n)
+{
+    if (n == 0)
+        return tuple_empty();
+    const val **cols = dsl_alloc((size_t)n * sizeof(val *));
+    int64_t m = INT64_MAX;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t len;
+        cols[k] = items_of(rows[k], &len);
+        if (len < m)
+            m = len;
+    }
+    if (m == 0)
+        return tuple_empty();
+    struct vtuple *out = tup_alloc(m);
+    for (int64_t j = 0; j < m; j++) {
+        struct vtuple *t = tup_alloc(n);
+        for (int64_t k = 0; k < n; k++)
+            t->item[k] = cols[k][j];
+        out->item[j] = v_tuple(t);
+        DSL_TICK();
+    }
+    return v_tuple(out);
+}
+
+val prim_hmirror(const val *a)
+{
+    if (v_is_tuple(a[0]))
+        return reversed_tuple(a[0]);
+    return mirror_patch(a[0], M_H);
+}
+
+val prim_vmirror(const val *a)
+{
+    val piece = a[0];
+    if (!v_is_tuple(piece))
+        return mirror_patch(piece, M_V);
+    int64_t n = tup_len(piece);
+    if (n == 0)
+        return piece;
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        out->item[k] = reversed_tuple(piece.u.t->item[k]);
+    return v_tuple(out);
+}
+
+val prim_dmirror(const val *a)
+{
+    val piece = a[0];
+    if (!v_is_tuple(piece))
+        return mirror_patch(piece, M_D);
+    return zip_rows(piece.u.t->item, tup_len(piece));
+}
+
+val prim_cmirror(const val *a)
+{
+    val piece = a[0];
+    if (!v_is_tuple(piece)) {
+        val x = prim_vmirror(&piece);
+        x = prim_dmirror(&x);
+        return prim_vmirror(&x);
+    }
+    int64_t n = tup_len(piece);
+    val *rows = dsl_alloc((size_t)(n ? n : 1) * sizeof(val));
+    for (int64_t k = 0; k < n; k++)
+        rows[k] = reversed_tuple(piece.u.t->item[n - 1 - k]);
+    return zip_rows(rows, n);
+}
+
+/* ======================================================================================
+ * fill, paint, underfill, underpaint, cover, move
+ * ====================================================================================== */
+
+/* `list(list(row) for row in grid)` written cell by cell: rows are copied only when first
+ * written (an untouched row is returned as it was: equal to Python's copy). */
+struct mgrid {
+    int64_t h, w;  /* len(grid), len(grid[0]) */
+    val *rows;     /* tuples */
+    bool *fresh;   /* rows[k] is our own copy */
+};
+
+/* h, w = len(grid), len(grid[0]) */
+static void mgrid_dims(struct mgrid *g, val grid)
+{
+    g->h = val_len(grid);
+    g->w = first_row_len(grid);
+}
+
+/* The row copies (grid is a tuple: grid[0] worked); a row that is not iterable raises. */
+static void mgrid_rows(struct mgrid *g, val grid)
+{
+    int64_t h = g->h;
+    g->rows = dsl_alloc((size_t)h * sizeof(val));
+    g->fresh = dsl_alloc((size_t)h);
+    for (int64_t k = 0; k < h; k++) {
+        val row = tup_get(grid, (uint32_t)k);
+        g->rows[k] = row_as_tuple(row);
+        g->fresh[k] = row.kind != V_TUPLE;
+    }
+}
+
+/* The list cell g[i][j] for 0 <= i < h, j >= 0 (IndexError past a short row). */
+static val mgrid_get(const struct mgrid *g, int64_t i, int64_t j)
+{
+    val row = g->rows[i];
+    if (j >= tup_len(row))
+        dsl_raise(EXC_INDEX, "list index out of range");
+    return tup_get(row, (uint32_t)j);
+}
+
+static void mgrid_set(struct mgrid *g, int64_t i, int64_t j, val v)
+{
+    val row = g->rows[i];
+    if (j >= tup_len(row))
+        dsl_raise(EXC_INDEX, "list assignment index out of range");
+    if (!g->fresh[i]) {
+        row = tuple_from(row.u.t->item, tup_len(row));
+        g->rows[i] = row;
+        g->fresh[i] = true;
+    }
+    row.u.t->item[j] = v;
+}
+
+/* tuple(tuple(row) for row in g) */
+static val mgrid_close(const struct mgrid *g)
+{
+    return tuple_from(g->rows, g->h);
+}
+
+/* One write of fill/paint at (i, j): plain writes always, `under` writes only on bg. */
+static void mgrid_write(struct mgrid *g, val i, val j, val v, bool under, val bg)
+{
+    if (!(within(i, g->h) && within(j, g->w)))
+        return;
+    if (under && !val_eq(mgrid_get(g, i.u.i, j.u.i), bg))
+        return;
+    mgrid_set(g, i.u.i, j.u.i, v);
+}
+
+/* `for i, j in indices: ...` with the write of fill or underfill. */
+static void fill_indices(struct mgrid *g, val indices, val value, bool under, val bg)
+{
+    struct val_iter it;
+    val item, i, j;
+    val_iter_init(&it, indices);
+    while (val_iter_next(&it, &item)) {
+        unpack2(item, &i, &j);
+        mgrid_write(g, i, j, value, under, bg);
+    }
+}
+
+/* The positions of a plain object, written directly: for fill and underfill the set of
+ * positions is all that matters (one value, no failure possible), so toindices is skipped. */
+static void fill_object_positions(struct mgrid *g, val obj, val value, bool under, val bg)
+{
+    int64_t pos = 0;
+    val item;
+    while (set_next(obj.u.s, &pos, &item))
+        mgrid_write(g, tup_get(tup_get(item, 1), 0), tup_get(tup_get(item, 1), 1), value, under, bg);
+}
+
+/* fill and underfill: the patch is turned into indices after the grid was copied. */
+static val fill_grid(val grid, val value, val patch, bool under)
+{
+    struct mgrid g;
+    val bg = v_none();
+    mgrid_dims(&g, grid);
+    if (under)
+        bg = prim_mostcolor(&grid);
+    mgrid_rows(&g, grid);
+    struct bounds b;
+    if (scan_patch(patch, &b) == PF_OBJECT)
+        fill_object_positions(&g, patch, value, under, bg);
+    else
+        fill_indices(&g, prim_toindices(&patch), value, under, bg);
+    return mgrid_close(&g);
+}
+
+/* paint and underpaint: cells written in the object's iteration order. */
+static val paint_grid(val grid, val obj, bool under)
+{
+    struct mgrid g;
+    val bg = v_none();
+    mgrid_dims(&g, grid);
+    if (under)
+        bg = prim_mostcolor(&grid);
+    mgrid_rows(&g, grid);
+    struct val_iter it;
+    val item, v, ij, i, j;
+    val_iter_init(&it, obj);
+    while (val_iter_next(&it, &item)) {
+        unpack2(item, &v, &ij);
+        unpack2(ij, &i, &j);
+        mgrid_write(&g, i, j, v, under, bg);
+    }
+    return mgrid_close(&g);
+}
+
+val prim_fill(const val *a) { return fill_grid(a[0], a[1], a[2], false); }
+val prim_paint(const val *a) { return paint_grid(a[0], a[1], false); }
+val prim_underfill(const val *a) { return fill_grid(a[0], a[1], a[2], true); }
+val prim_underpaint(const val *a) { return paint_grid(a[0], a[1], true); }
+
+val prim_cover(const val *a)
+{
+    val grid = a[0], patch = a[1];
+    val bg = prim_mostcolor(&grid);
+    struct bounds b;
+    /* toindices of a plain object cannot fail and fill only needs its positions */
+    val indices = scan_patch(patch, &b) == PF_OBJECT ? patch : prim_toindices(&patch);
+    return fill_grid(grid, bg, indices, false);
+}
+
+val prim_move(const val *a)
+{
+    val covered = prim_cover(a);
+    val shifted = call2(prim_shift, a[1], a[2]);
+    return call2(prim_paint, covered, shifted);
+}
+
+/* ======================================================================================
+ * Scaling
+ * ====================================================================================== */
+
+/* len(items) * max(factor, 0) as a tuple length (memout when no memory could hold it). */
+static int64_t scaled_len(int64_t n, int64_t factor)
+{
+    if (factor <= 0 || n == 0)
+        return 0;
+    if (factor > (int64_t)UINT32_MAX || n * factor > (int64_t)UINT32_MAX)
+        dsl_memout();
+    return n * factor;
+}
+
+/* Each item repeated factor times (dsl.py's `r + tuple(value for num in range(factor))`). */
+static val stretch_row(const val *items, int64_t n, int64_t factor)
+{
+    int64_t len = scaled_len(n, factor);
+    if (len == 0)
+        return tuple_empty();
+    struct vtuple *t = tup_alloc(len);
+    int64_t k = 0;
+    for (int64_t x = 0; x < n; x++) {
+        for (int64_t r = 0; r < factor; r++)
+            t->item[k++] = items[x];
+        if ((x & 1023) == 1023 || factor > 4096)
+            DSL_TICK();
+    }
+    return v_tuple(t);
+}
+
+/* hupscale and the rows of upscale: range(factor) is evaluated once per item, so a bad factor
+ * only raises when the row is non-empty. */
+static val stretch_row_checked(val row, val factor)
+{
+    int64_t n;
+    const val *items = items_of(row, &n);
+    if (n == 0)
+        return tuple_empty();
+    return stretch_row(items, n, range_arg(factor));
+}
+
+val prim_hupscale(const val *a)
+{
+    int64_t n;
+    const val *rows = items_of(a[0], &n);
+    if (n == 0)
+        return tuple_empty();
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++) {
+        out->item[k] = stretch_row_checked(rows[k], a[1]);
+        DSL_TICK();
+    }
+    return v_tuple(out);
+}
+
+/* Rows each repeated factor times; range(factor) is evaluated once per row (so a bad factor
+ * raises only when there is a row). */
+static val repeat_rows(const val *rows, int64_t n, val factor)
+{
+    if (n == 0)
+        return tuple_empty();
+    int64_t f = range_arg(factor);
+    int64_t total = scaled_len(n, f);
+    if (total == 0)
+        return tuple_empty();
+    int64_t pos = 0;
+    struct vtuple *out = tup_alloc(total);
+    for (int64_t k = 0; k < n; k++) {
+        for (int64_t r = 0; r < f; r++)
+            out->item[pos++] = rows[k];
+        DSL_TICK();
+    }
+    return v_tuple(out);
+}
+
+val prim_vupscale(const val *a)
+{
+    int64_t n;
+    const val *rows = items_of(a[0], &n);
+    return repeat_rows(rows, n, a[1]);
+}
+
+/* upscale of an object: scaled about its upper-left corner. */
+static val upscale_object(val obj, val factor)
+{
+    if (val_len(obj) == 0)
+        return set_empty();
+    val di_inv, dj_inv;
+    unpack2(call1(prim_ulcorner, obj), &di_inv, &dj_inv);
+    val normed = call2(prim_shift, obj, tuple_pair(py_neg(di_inv), py_neg(dj_inv)));
+    struct vset *o = set_new();
+    struct val_iter it;
+    val item, v, ij, i, j;
+    val_iter_init(&it, normed);
+    while (val_iter_next(&it, &item)) {
+        unpack2(item, &v, &ij);
+        unpack2(ij, &i, &j);
+        int64_t f = range_arg(factor);
+        if (f > 65536)
+            dsl_memout(); /* f*f cells per item: no memory holds them */
+        for (int64_t io = 0; io < f; io++) {
+            int64_t ni = int_add(int_mul(range_arg(i), f), io);
+            for (int64_t jo = 0; jo < f; jo++) {
+                int64_t nj = int_add(int_mul(range_arg(j), f), jo);
+                set_add(o, tuple_pair(v, tuple_ints(ni, nj)));
+            }
+            DSL_TICK();
+        }
+    }
+    val scaled = frozenset_of(v_set(o));
+    return call2(prim_shift, scaled, tuple_pair(di_inv, dj_inv));
+}
+
+val prim_upscale(const val *a)
+{
+    val element = a[0], factor = a[1];
+    if (!v_is_tuple(element))
+        return upscale_object(element, factor);
+    int64_t n = tup_len(element);
+    val *wide = dsl_alloc((size_t)(n ? n : 1) * sizeof(val));
+    for (int64_t k = 0; k < n; k++) {
+        wide[k] = stretch_row_checked(element.u.t->item[k], factor);
+        DSL_TICK();
+    }
+    return repeat_rows(wide, n, factor);
+}
+
+val prim_downscale(const val *a)
+{
+    val grid = a[0], factor = a[1];
+    int64_t h = val_len(grid), w = first_row_len(grid);
+    /* h > 0 here (grid[0] worked): `j % factor` or `i % factor` runs before any cell is read */
+    if (!v_is_int(factor))
+        raise_operands("%", v_int(0), factor);
+    int64_t f = factor.u.i;
+    if (f == 0)
+        dsl_raise(EXC_ZERO_DIVISION, "integer division or modulo by zero");
+    uint64_t step = f < 0 ? (uint64_t)0 - (uint64_t)f : (uint64_t)f;
+    int64_t kept_w = (int64_t)(((uint64_t)w + step - 1) / step);
+    val *rows = dsl_alloc((size_t)h * sizeof(val));
+    for (int64_t i = 0; i < h; i++) {
+        if (kept_w == 0) {
+            rows[i] = tuple_empty();
+            continue;
+        }
+        struct vtuple *r = tup_alloc(kept_w);
+        for (int64_t x = 0; x < kept_w; x++)
+            r->item[x] = at2(grid, i, (int64_t)((uint64_t)x * step));
+        rows[i] = v_tuple(r);
+        DSL_TICK();
+    }
+    int64_t kept_h = (int64_t)(((uint64_t)h + step - 1) / step);
+    struct vtuple *out = tup_alloc(kept_h);
+    for (int64_t x = 0; x < kept_h; x++)
+        out->item[x] = rows[(uint64_t)x * step];
+    return v_tuple(out);
+}
+
+/* ======================================================================================
+ * Concatenation, subgrids, splitting, halves, trim
+ * ====================================================================================== */
+
+val prim_hconcat(const val *a)
+{
+    int64_t na, nb;
+    if (!v_is_tuple(a[0]) && !v_is_set(a[0]))
+        raise_not_iterable(a[0]);
+    if (!v_is_tuple(a[1]) && !v_is_set(a[1]))
+        raise_not_iterable(a[1]);
+    const val *ra = items_of(a[0], &na);
+    const val *rb = items_of(a[1], &nb);
+    int64_t n = na < nb ? na : nb;
+    if (n == 0)
+        return tuple_empty();
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        out->item[k] = py_add(ra[k], rb[k]);
+    return v_tuple(out);
+}
+
+val prim_vconcat(const val *a) { return py_add(a[0], a[1]); }
+
+/* crop(grid, (si, sj), (h, w)) = tuple(r[sj:sj+w] for r in grid[si:si+h]) */
+static val crop_grid(val grid, int64_t si, int64_t sj, int64_t h, int64_t w)
+{
+    val rows = val_slice(grid, si, int_add(si, h));
+    int64_t n = tup_len(rows);
+    if (n == 0)
+        return rows;
+    int64_t sj_end = int_add(sj, w);
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        out->item[k] = val_slice(rows.u.t->item[k], sj, sj_end);
+    return v_tuple(out);
+}
+
+val prim_subgrid(const val *a)
+{
+    val patch = a[0], grid = a[1];
+    struct bounds b;
+    if (scan_patch(patch, &b) != PF_OTHER)
+        return crop_grid(grid, b.imin, b.jmin, b.imax - b.imin + 1, b.jmax - b.jmin + 1);
+    val start = call1(prim_ulcorner, patch);
+    val dims = call1(prim_shape, patch);
+    return call3(prim_crop, grid, start, dims);
+}
+
+/* hsplit/vsplit: n pieces of `size` rows or columns, one separator skipped between pieces
+ * when the length is not a multiple of n. */
+static val split_grid(val grid, int64_t n, int64_t size, bool offset, int64_t h, int64_t w,
+                      bool horizontal)
+{
+    if (n <= 0)
+        return tuple_empty();
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t start = int_add(int_mul(size, i), offset ? i : 0);
+        out->item[i] = horizontal ? crop_grid(grid, 0, start, h, w) : crop_grid(grid, start, 0, h, w);
+        DSL_TICK();
+    }
+    return v_tuple(out);
+}
+
+static int64_t split_count(val n)
+{
+    if (!v_is_int(n))
+        raise_operands("//", v_int(0), n);
+    if (n.u.i == 0)
+        dsl_raise(EXC_ZERO_DIVISION, "integer division or modulo by zero");
+    return n.u.i;
+}
+
+val prim_hsplit(const val *a)
+{
+    val grid = a[0];
+    int64_t h = val_len(grid);
+    int64_t width = first_row_len(grid);
+    int64_t n = split_count(a[1]);
+    int64_t w = int_floordiv(width, n);
+    bool offset = int_mod(width, n) != 0;
+    return split_grid(grid, n, w, offset, h, w, true);
+}
+
+val prim_vsplit(const val *a)
+{
+    val grid = a[0];
+    int64_t height = val_len(grid);
+    int64_t n = split_count(a[1]);
+    int64_t h = int_floordiv(height, n);
+    int64_t w = first_row_len(grid);
+    bool offset = int_mod(height, n) != 0;
+    return split_grid(grid, n, h, offset, h, w, false);
+}
+
+val prim_tophalf(const val *a)
+{
+    int64_t n = val_len(a[0]);
+    return val_slice(a[0], SLICE_NONE, n / 2);
+}
+
+val prim_bottomhalf(const val *a)
+{
+    int64_t n = val_len(a[0]);
+    return val_slice(a[0], n / 2 + n % 2, SLICE_NONE);
+}
+
+/* Width of a grid whose rows are all tuples of one length (0 when it is not such a grid). */
+static int64_t rect_width(val grid)
+{
+    if (grid.kind != V_TUPLE || tup_len(grid) == 0)
+        return 0;
+    val first = tup_get(grid, 0);
+    if (first.kind != V_TUPLE)
+        return 0;
+    int64_t w = tup_len(first);
+    for (uint32_t k = 1; k < tup_len(grid); k++) {
+        val row = tup_get(grid, k);
+        if (row.kind != V_TUPLE || tup_len(row) != w)
+            return 0;
+    }
+    return w;
+}
+
+/* lefthalf/righthalf of a rectangular grid: the rotations of dsl.py amount to slicing every
+ * row (and give () when the half is empty). */
+static val column_half(val grid, bool right)
+{
+    int64_t w = rect_width(grid);
+    if (w == 0) {
+        val x = prim_rot90(&grid);
+        x = right ? prim_bottomhalf(&x) : prim_tophalf(&x);
+        return prim_rot270(&x);
+    }
+    int64_t half = w / 2;
+    if (half == 0)
+        return tuple_empty();
+    int64_t n = tup_len(grid);
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        out->item[k] = right ? val_slice(grid.u.t->item[k], w - half, SLICE_NONE)
+                             : val_slice(grid.u.t->item[k], 0, half);
+    return v_tuple(out);
+}
+
+val prim_lefthalf(const val *a) { return column_half(a[0], false); }
+val prim_righthalf(const val *a) { return column_half(a[0], true); }
+
+val prim_trim(const val *a)
+{
+    val rows = val_slice(a[0], 1, -1);
+    int64_t n = tup_len(rows);
+    if (n == 0)
+        return rows;
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        out->item[k] = val_slice(rows.u.t->item[k], 1, -1);
+    return v_tuple(out);
+}
+
+/* ======================================================================================
+ * Cell-wise colour maps
+ * ====================================================================================== */
+
+val prim_cellwise(const val *a)
+{
+    val ga = a[0], gb = a[1], fallback = a[2];
+    int64_t h = val_len(ga), w = first_row_len(ga); /* h > 0: a[0] exists */
+    struct vtuple *out = tup_alloc(h);
+    for (int64_t i = 0; i < h; i++) {
+        if (w == 0) {
+            out->item[i] = tuple_empty();
+            continue;
+        }
+        struct vtuple *row = tup_alloc(w);
+        for (int64_t j = 0; j < w; j++) {
+            val va = at2(ga, i, j);
+            val vb = at2(gb, i, j);
+            row->item[j] = int_like_eq(va, vb) ? va : fallback;
+        }
+        out->item[i] = v_tuple(row);
+        DSL_TICK();
+    }
+    return v_tuple(out);
+}
+
+/* A row of replace (x -> y) or switch (x <-> y); the row itself when nothing changed. */
+static val map_row(val row, val x, val y, bool swap)
+{
+    int64_t n;
+    const val *items = items_of(row, &n);
+    struct vtuple *out = NULL;
+    for (int64_t k = 0; k < n; k++) {
+        val v = items[k], nv = v;
+        if (!swap) {
+            if (int_like_eq(v, x))
+                nv = y;
+        } else {
+            bool is_x = int_like_eq(v, x), is_y = int_like_eq(v, y);
+            /* {a: b, b: a}[v]: with a == b the dict is {a: a} */
+            if (is_y)
+                nv = x;
+            else if (is_x)
+                nv = y;
+        }
+        if (out == NULL && (nv.kind != v.kind || nv.u.i != v.u.i || row.kind != V_TUPLE)) {
+            out = tup_alloc(n);
+            memcpy(out->item, items, (size_t)k * sizeof(val));
+        }
+        if (out != NULL)
+            out->item[k] = nv;
+    }
+    if (out == NULL)
+        return n == 0 ? tuple_empty() : row;
+    return v_tuple(out);
+}
+
+static val map_grid(val grid, val x, val y, bool swap)
+{
+    int64_t n;
+    const val *rows = items_of(grid, &n);
+    if (n == 0)
+        return tuple_empty();
+    struct vtuple *out = tup_alloc(n);
+    for (int64_t k = 0; k < n; k++)
+        out->item[k] = map_row(rows[k], x, y, swap);
+    return v_tuple(out);
+}
+
+val prim_replace(const val *a) { return map_grid(a[0], a[1], a[2], false); }
+val prim_switch(const val *a) { return map_grid(a[0], a[1], a[2], true); }
+
+/* ======================================================================================
+ * Centres, positions, cells, canvases
+ * ====================================================================================== */
+
+static val center_of_bounds(const struct bounds *b)
+{
+    return tuple_ints(b->imin + (b->imax - b->imin + 1) / 2, b->jmin + (b->jmax - b->jmin + 1) / 2);
+}
+
+val prim_center(const val *a)
+{
+    val patch = a[0];
+    struct bounds b;
+    if (scan_patch(patch, &b) != PF_OTHER)
+        return center_of_bounds(&b);
+    val top = prim_uppermost(&patch);
+    int64_t half_h = py_floordiv_int(prim_height(&patch), 2);
+    val ci = py_add_int(top, half_h);
+    val left = prim_leftmost(&patch);
+    int64_t half_w = py_floordiv_int(prim_width(&patch), 2);
+    return tuple_pair(ci, py_add_int(left, half_w));
+}
+
+/* center(toindices(p)) */
+static val center_of_indices(val p)
+{
+    struct bounds b;
+    if (scan_patch(p, &b) != PF_OTHER)
+        return center_of_bounds(&b);
+    val ind = prim_toindices(&p);
+    return prim_center(&ind);
+}
+
+val prim_position(const val *a)
+{
+    val ia, ja, ib, jb;
+    unpack2(center_of_indices(a[0]), &ia, &ja);
+    unpack2(center_of_indices(a[1]), &ib, &jb);
+    if (val_eq(ia, ib))
+        return tuple_ints(0, val_lt(ja, jb) ? 1 : -1);
+    if (val_eq(ja, jb))
+        return tuple_ints(val_lt(ia, ib) ? 1 : -1, 0);
+    if (val_lt(ia, ib))
+        return tuple_ints(1, val_lt(ja, jb) ? 1 : -1);
+    if (val_lt(ib, ia))
+        return tuple_ints(-1, val_lt(ja, jb) ? 1 : -1);
+    return v_none();
+}
+
+val prim_index(const val *a)
+{
+    val grid = a[0], loc = a[1], i, j;
+    unpack2(loc, &i, &j);
+    int64_t h = val_len(grid), w = first_row_len(grid);
+    if (!(within(i, h) && within(j, w)))
+        return v_none();
+    return val_index(val_index(grid, val_as_int(val_index(loc, 0), "index")),
+                     val_as_int(val_index(loc, 1), "index"));
+}
+
+val prim_canvas(const val *a)
+{
+    val value = a[0], dims = a[1];
+    int64_t h = range_arg(val_index(dims, 0));
+    if (h <= 0)
+        return tuple_empty();
+    int64_t w = range_arg(val_index(dims, 1));
+    if (w < 0)
+        w = 0;
+    /* Python allocates every row; we share one, but charge the whole grid against the cap */
+    if (h > (int64_t)UINT32_MAX || w > (int64_t)UINT32_MAX)
+        dsl_memout();
+    if (dsl_rt.mem_limit != 0 && (uint64_t)h * (uint64_t)w > dsl_rt.mem_limit / sizeof(val))
+        dsl_memout();
+    val row = tuple_empty();
+    if (w > 0) {
+        struct vtuple *r = tup_alloc(w);
+        for (int64_t j = 0; j < w; j++)
+            r->item[j] = value;
+        row = v_tuple(r);
+    }
+    struct vtuple *out = tup_alloc(h);
+    for (int64_t i = 0; i < h; i++)
+        out->item[i] = row;
+    return v_tuple(out);
+}
+
+val prim_corners(const val *a)
+{
+    val patch = a[0];
+    struct bounds b;
+    struct vset *s = set_new();
+    if (scan_patch(patch, &b) != PF_OTHER) {
+        set_add(s, tuple_ints(b.imin, b.jmin));
+        set_add(s, tuple_ints(b.imin, b.jmax));
+        set_add(s, tuple_ints(b.imax, b.jmin));
+        set_add(s, tuple_ints(b.imax, b.jmax));
+    } else {
+        val ul = prim_ulcorner(&patch), ur = prim_urcorner(&patch);
+        val ll = prim_llcorner(&patch), lr = prim_lrcorner(&patch);
+        set_add(s, ul);
+        set_add(s, ur);
+        set_add(s, ll);
+        set_add(s, lr);
+    }
+    return frozenset_of(v_set(s));
+}
+
+/* ======================================================================================
+ * Lines, frontiers, boxes
+ * ====================================================================================== */
+
+/* The iterations of a long set-building loop tick every 1024 adds. */
+static void tick_every(int64_t k)
+{
+    if ((k & 1023) == 1023)
+        DSL_TICK();
+}
+
+val prim_connect(const val *a)
+{
+    val ai, aj, bi, bj;
+    unpack2(a[0], &ai, &aj);
+    unpack2(a[1], &bi, &bj);
+    val si = py_min2(ai, bi);
+    val ei = py_add_int(py_max2(ai, bi), 1);
+    val sj = py_min2(aj, bj);
+    val ej = py_add_int(py_max2(aj, bj), 1);
+    struct vset *s = set_new();
+    if (val_eq(ai, bi)) {
+        int64_t lo = range_arg(sj), hi = range_arg(ej);
+        for (int64_t j = lo; j < hi; j++) {
+            set_add(s, tuple_pair(ai, v_int(j)));
+            tick_every(j - lo);
+        }
+        return set_freeze(s);
+    }
+    if (val_eq(aj, bj)) {
+        int64_t lo = range_arg(si), hi = range_arg(ei);
+        for (int64_t i = lo; i < hi; i++) {
+            set_add(s, tuple_pair(v_int(i), aj));
+            tick_every(i - lo);
+        }
+        return set_freeze(s);
+    }
+    bool diagonal = val_eq(py_sub(bi, ai), py_sub(bj, aj));
+    if (!diagonal && !val_eq(py_sub(bi, ai), py_sub(aj, bj)))
+        return set_empty();
+    /* zip(range(si, ei), range(sj, ej)) or zip(range(si, ei), range(ej - 1, sj - 1, -1)) */
+    int64_t i0 = range_arg(si), i1 = range_arg(ei);
+    int64_t j0, n;
+    if (diagonal) {
+        j0 = range_arg(sj);
+        n = int_sub(range_arg(ej), j0);
+    } else {
+        j0 = range_arg(py_sub_int(ej, 1));
+        n = int_sub(j0, range_arg(py_sub_int(sj, 1)));
+    }
+    if (int_sub(i1, i0) < n)
+        n = i1 - i0;
+    for (int64_t k = 0; k < n; k++) {
+        set_add(s, tuple_ints(i0 + k, diagonal ? j0 + k : j0 - k));
+        tick_every(k);
+    }
+    return set_freeze(s);
+}
+
+val prim_shoot(const val *a)
+{
+    val start = a[0], direction = a[1];
+    val ti = py_add(val_index(start, 0), py_mul_int(42, val_index(direction, 0)));
+    val tj = py_add(val_index(start, 1), py_mul_int(42, val_index(direction, 1)));
+    val args[2] = { start, tuple_pair(ti, tj) };
+    return prim_connect(args);
+}
+
+/* frozenset((i, location[1]) for i in range(30)) or the row version. */
+static val frontier(val location, bool vertical)
+{
+    struct vset *s = set_new();
+    for (int64_t k = 0; k < 30; k++) {
+        if (vertical)
+            set_add(s, tuple_pair(v_int(k), val_index(location, 1)));
+        else
+            set_add(s, tuple_pair(val_index(location, 0), v_int(k)));
+    }
+    return set_freeze(s);
+}
+
+val prim_vfrontier(const val *a) { return frontier(a[0], true); }
+val prim_hfrontier(const val *a) { return frontier(a[0], false); }
+
+/* frozenset((i, j) for i in range(si, ei + 1) for j in range(sj, ej + 1)) */
+static val box_cells(val si, val sj, val ei, val ej)
+{
+    struct vset *s = set_new();
+    int64_t i0 = range_arg(si), i1 = range_arg(py_add_int(ei, 1));
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t j0 = range_arg(sj), j1 = range_arg(py_add_int(ej, 1));
+        for (int64_t j = j0; j < j1; j++) {
+            set_add(s, tuple_ints(i, j));
+            tick_every(j - j0);
+        }
+        DSL_TICK();
+    }
+    return set_freeze(s);
+}
+
+val prim_backdrop(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return set_empty();
+    struct bounds b;
+    if (scan_patch(patch, &b) != PF_OTHER)
+        return box_cells(v_int(b.imin), v_int(b.jmin), v_int(b.imax), v_int(b.jmax));
+    val indices = prim_toindices(&patch);
+    val si, sj, ei, ej;
+    unpack2(prim_ulcorner(&indices), &si, &sj);
+    unpack2(prim_lrcorner(&patch), &ei, &ej);
+    return box_cells(si, sj, ei, ej);
+}
+
+val prim_delta(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return set_empty();
+    val bd = prim_backdrop(&patch);
+    val indices = prim_toindices(&patch);
+    if (!v_is_set(indices))
+        raise_operands("-", bd, indices);
+    return set_freeze(set_sub(bd.u.s, indices));
+}
+
+/* A set comprehension {(i, fixed) for i in range(lo, hi)} (or (fixed, i) when !fixed_last). */
+static struct vset *line_set(int64_t lo, int64_t hi, val fixed, bool fixed_last)
+{
+    struct vset *s = set_new();
+    for (int64_t k = lo; k < hi; k++) {
+        set_add(s, fixed_last ? tuple_pair(v_int(k), fixed) : tuple_pair(fixed, v_int(k)));
+        tick_every(k - lo);
+    }
+    return s;
+}
+
+/* The outline of inbox/outbox/box from the four corner numbers:
+ *   vlines = {(i, sj) ...} | {(i, ej) ...}; hlines = {(si, j) ...} | {(ei, j) ...};
+ *   frozenset(vlines | hlines) */
+static val outline(val ai, val aj, val bi, val bj)
+{
+    val si = py_min2(ai, bi), sj = py_min2(aj, bj);
+    val ei = py_max2(ai, bi), ej = py_max2(aj, bj);
+    int64_t i0 = range_arg(si), i1 = range_arg(py_add_int(ei, 1));
+    struct vset *left = line_set(i0, i1, sj, true);
+    i0 = range_arg(si);
+    i1 = range_arg(py_add_int(ei, 1));
+    struct vset *right = line_set(i0, i1, ej, true);
+    struct vset *vlines = set_or(left, v_set(right));
+    int64_t j0 = range_arg(sj), j1 = range_arg(py_add_int(ej, 1));
+    struct vset *top = line_set(j0, j1, si, false);
+    j0 = range_arg(sj);
+    j1 = range_arg(py_add_int(ej, 1));
+    struct vset *bottom = line_set(j0, j1, ei, false);
+    struct vset *hlines = set_or(top, v_set(bottom));
+    return frozenset_of(v_set(set_or(vlines, v_set(hlines))));
+}
+
+/* inbox (grow = -1) and outbox (grow = +1): the outline one cell inside or outside. */
+static val shifted_outline(val patch, int64_t grow)
+{
+    struct bounds b;
+    if (scan_patch(patch, &b) != PF_OTHER)
+        return outline(v_int(b.imin - grow), v_int(b.jmin - grow), v_int(b.imax + grow),
+                       v_int(b.jmax + grow));
+    val ai = py_sub_int(prim_uppermost(&patch), grow);
+    val aj = py_sub_int(prim_leftmost(&patch), grow);
+    val bi = py_add_int(prim_lowermost(&patch), grow);
+    val bj = py_add_int(prim_rightmost(&patch), grow);
+    return outline(ai, aj, bi, bj);
+}
+
+val prim_inbox(const val *a) { return shifted_outline(a[0], -1); }
+val prim_outbox(const val *a) { return shifted_outline(a[0], 1); }
+
+val prim_box(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return patch;
+    struct bounds b;
+    if (scan_patch(patch, &b) != PF_OTHER)
+        return outline(v_int(b.imin), v_int(b.jmin), v_int(b.imax), v_int(b.jmax));
+    val ai, aj, bi, bj;
+    unpack2(prim_ulcorner(&patch), &ai, &aj);
+    unpack2(prim_lrcorner(&patch), &bi, &bj);
+    return outline(ai, aj, bi, bj);
+}
+
+/* ======================================================================================
+ * gravitate
+ * ====================================================================================== */
+
+/* adjacent(shift(S, (di, dj)), D) for plain patches: the smallest distance is 1 when no
+ * shifted cell lies on D and one of them has a 4-neighbour on D. */
+static bool adjacent_shifted(const int64_t *src, int64_t n, const struct pairset *dst, int64_t di,
+                             int64_t dj)
+{
+    bool touching = false;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t i = src[2 * k] + di, j = src[2 * k + 1] + dj;
+        if (pairset_has(dst, i, j))
+            return false;
+        if (!touching)
+            touching = pairset_has(dst, i - 1, j) || pairset_has(dst, i + 1, j) ||
+                       pairset_has(dst, i, j - 1) || pairset_has(dst, i, j + 1);
+    }
+    return touching;
+}
+
+static val gravitate_plain(val source, enum patch_form fs, const struct bounds *bs, val dest,
+                           enum patch_form fd, const struct bounds *bd)
+{
+    int64_t si = bs->imin + (bs->imax - bs->imin + 1) / 2, sj = bs->jmin + (bs->jmax - bs->jmin + 1) / 2;
+    int64_t di = bd->imin + (bd->imax - bd->imin + 1) / 2, dj = bd->jmin + (bd->jmax - bd->jmin + 1) / 2;
+    int64_t ns, nd;
+    const int64_t *src = plain_positions(source, fs, &ns);
+    const int64_t *dst = plain_positions(dest, fd, &nd);
+    struct pairset cells, columns;
+    pairset_init(&cells, nd);
+    pairset_init(&columns, nd);
+    for (int64_t k = 0; k < nd; k++) {
+        pairset_add(&cells, dst[2 * k], dst[2 * k + 1]);
+        pairset_add(&columns, dst[2 * k + 1], 0);
+    }
+    bool vmatch = false;
+    for (int64_t k = 0; k < ns && !vmatch; k++)
+        vmatch = pairset_has(&columns, src[2 * k + 1], 0);
+    int64_t stepi = 0, stepj = 0;
+    if (vmatch)
+        stepi = si < di ? 1 : -1;
+    else
+        stepj = sj < dj ? 1 : -1;
+    int64_t c = 0;
+    while (!adjacent_shifted(src, ns, &cells, c * stepi, c * stepj) && c < 42)
+        c++;
+    return tuple_ints(c * stepi, c * stepj);
+}
+
+static val gravitate_generic(val source, val dest)
+{
+    val si, sj, di, dj;
+    unpack2(prim_center(&source), &si, &sj);
+    unpack2(prim_center(&dest), &di, &dj);
+    int64_t stepi = 0, stepj = 0;
+    if (val_truthy(call2(prim_vmatching, source, dest)))
+        stepi = val_lt(si, di) ? 1 : -1;
+    else
+        stepj = val_lt(sj, dj) ? 1 : -1;
+    val step = tuple_ints(stepi, stepj);
+    int64_t c = 0;
+    while (!val_truthy(call2(prim_adjacent, source, dest)) && c < 42) {
+        c++;
+        source = call2(prim_shift, source, step);
+        DSL_TICK();
+    }
+    return tuple_ints(c * stepi, c * stepj);
+}
+
+val prim_gravitate(const val *a)
+{
+    struct bounds bs, bd;
+    enum patch_form fs = scan_patch(a[0], &bs);
+    enum patch_form fd = scan_patch(a[1], &bd);
+    if (fs != PF_OTHER && fd != PF_OTHER)
+        return gravitate_plain(a[0], fs, &bs, a[1], fd, &bd);
+    return gravitate_generic(a[0], a[1]);
+}
+
+/* ======================================================================================
+ * occurrences
+ * ====================================================================================== */
+
+/* A grid whose rows are all tuples at least w long: grid[a][b] cannot fail for b < w. */
+static bool rows_at_least(val grid, int64_t w)
+{
+    for (uint32_t k = 0; k < tup_len(grid); k++) {
+        val row = tup_get(grid, k);
+        if (row.kind != V_TUPLE || tup_len(row) < w)
+            return false;
+    }
+    return true;
+}
+
+/* Plain object on a grid of full rows: no comparison can raise, so the order in which dsl.py
+ * compares the cells does not matter; the matches are added in (i, j) order as in dsl.py. */
+static val occurrences_plain(val grid, int64_t h, int64_t w, val obj, const struct bounds *b)
+{
+    int64_t n = set_len(obj), pos = 0, k = 0;
+    int64_t *xy = dsl_alloc((size_t)n * 2 * sizeof(int64_t));
+    val *colour = dsl_alloc((size_t)n * sizeof(val));
+    val item;
+    while (set_next(obj.u.s, &pos, &item)) {
+        item_pos(item, PF_OBJECT, &xy[2 * k], &xy[2 * k + 1]);
+        xy[2 * k] -= b->imin;
+        xy[2 * k + 1] -= b->jmin;
+        colour[k++] = tup_get(item, 0);
+    }
+    int64_t h2 = h - (b->imax - b->imin + 1) + 1, w2 = w - (b->jmax - b->jmin + 1) + 1;
+    struct vset *occs = set_new();
+    for (int64_t i = 0; i < h2; i++) {
+        for (int64_t j = 0; j < w2; j++) {
+            bool occurs = true;
+            for (k = 0; k < n && occurs; k++) {
+                val row = tup_get(grid, (uint32_t)(xy[2 * k] + i));
+                occurs = int_like_eq(tup_get(row, (uint32_t)(xy[2 * k + 1] + j)), colour[k]);
+            }
+            if (occurs)
+                set_add(occs, tuple_ints(i, j));
+        }
+        DSL_TICK();
+    }
+    return frozenset_of(v_set(occs));
+}
+
+val prim_occurrences(const val *a)
+{
+    val grid = a[0], obj = a[1];
+    val normed = prim_normalize(&obj);
+    int64_t h = val_len(grid), w = first_row_len(grid);
+    val oh, ow;
+    unpack2(prim_shape(&obj), &oh, &ow);
+    struct bounds b;
+    if (scan_patch(obj, &b) == PF_OBJECT && rows_at_least(grid, w))
+        return occurrences_plain(grid, h, w, obj, &b);
+    int64_t h2 = range_arg(py_add_int(py_sub(v_int(h), oh), 1));
+    int64_t w2 = range_arg(py_add_int(py_sub(v_int(w), ow), 1));
+    struct vset *occs = set_new();
+    for (int64_t i = 0; i < h2; i++) {
+        for (int64_t j = 0; j < w2; j++) {
+            bool occurs = true;
+            struct val_iter it;
+            val item, v, ab, ca, cb;
+            val_iter_init(&it, call2(prim_shift, normed, tuple_ints(i, j)));
+            while (occurs && val_iter_next(&it, &item)) {
+                unpack2(item, &v, &ab);
+                unpack2(ab, &ca, &cb);
+                occurs = within(ca, h) && within(cb, w) && val_eq(at2(grid, ca.u.i, cb.u.i), v);
+            }
+            if (occurs)
+                set_add(occs, tuple_ints(i, j));
+            DSL_TICK();
+        }
+    }
+    return frozenset_of(v_set(occs));
+}
+
+/* ======================================================================================
+ * frontiers, compress
+ * ====================================================================================== */
+
+/* len(set(items)) == 1 */
+static bool uniform(val c)
+{
+    int64_t n;
+    const val *items = items_of(c, &n);
+    if (n == 0)
+        return false;
+    for (int64_t k = 1; k < n; k++)
+        if (!int_like_eq(items[k], items[0]))
+            return false;
+    return true;
+}
+
+/* Flags of the uniform items of an iterable of rows (or columns), in enumeration order. */
+static bool *uniform_flags(val rows, int64_t *n)
+{
+    const val *items = items_of(rows, n);
+    bool *flags = dsl_alloc((size_t)(*n ? *n : 1));
+    for (int64_t k = 0; k < *n; k++)
+        flags[k] = uniform(items[k]);
+    return flags;
+}
+
+/* frozenset({frozenset({(grid[i][j], (i, j)) for j in range(w)}) for i in rows}) or, for
+ * columns, the same with i and j exchanged (i in range(h)). */
+static val frontier_objects(val grid, const bool *flags, int64_t nflags, int64_t len, bool rows)
+{
+    struct vset *outer = set_new();
+    for (int64_t x = 0; x < nflags; x++) {
+        if (!flags[x])
+            continue;
+        struct vset *inner = set_new();
+        for (int64_t y = 0; y < len; y++) {
+            int64_t i = rows ? x : y, j = rows ? y : x;
+            set_add(inner, tuple_pair(at2(grid, i, j), tuple_ints(i, j)));
+        }
+        set_add(outer, frozenset_of(v_set(inner)));
+        DSL_TICK();
+    }
+    return frozenset_of(v_set(outer));
+}
+
+val prim_frontiers(const val *a)
+{
+    val grid = a[0];
+    int64_t h = val_len(grid), w = first_row_len(grid);
+    int64_t nr, nc;
+    bool *row_flags = uniform_flags(grid, &nr);
+    val columns = prim_dmirror(&grid);
+    bool *col_flags = uniform_flags(columns, &nc);
+    val hf = frontier_objects(grid, row_flags, nr, w, true);
+    val vf = frontier_objects(grid, col_flags, nc, h, false);
+    return set_freeze(set_or(hf.u.s, vf));
+}
+
+val prim_compress(const val *a)
+{
+    val grid = a[0];
+    int64_t nr, nc;
+    bool *row_flags = uniform_flags(grid, &nr);
+    val columns = prim_dmirror(&grid);
+    bool *col_flags = uniform_flags(columns, &nc);
+    const val *rows = items_of(grid, &nr);
+    val *out = dsl_alloc((size_t)(nr ? nr : 1) * sizeof(val));
+    int64_t kept = 0;
+    for (int64_t i = 0; i < nr; i++) {
+        if (row_flags[i])
+            continue;
+        int64_t n;
+        const val *items = items_of(rows[i], &n);
+        val *cells = dsl_alloc((size_t)(n ? n : 1) * sizeof(val));
+        int64_t m = 0;
+        for (int64_t j = 0; j < n; j++)
+            if (j >= nc || !col_flags[j])
+                cells[m++] = items[j];
+        out[kept++] = tuple_from(cells, m);
+        DSL_TICK();
+    }
+    return tuple_from(out, kept);
+}
+
+/* ======================================================================================
+ * hperiod, vperiod
+ * ====================================================================================== */
+
+#define DENSE_CELLS_MAX ((int64_t)1 << 20)
+
+/* Plain object with colours 0..63 and a small box: the period by a bitmap of the colours at
+ * each normalized position. Returns -1 when the object does not qualify. */
+static int64_t period_dense(val obj, bool horizontal)
+{
+    struct bounds b;
+    if (scan_patch(obj, &b) != PF_OBJECT)
+        return -1;
+    int64_t h = b.imax - b.imin + 1, w = b.jmax - b.jmin + 1;
+    if (h > DENSE_CELLS_MAX || w > DENSE_CELLS_MAX || h * w > DENSE_CELLS_MAX)
+        return -1;
+    int64_t n = set_len(obj), pos = 0, k = 0;
+    int64_t *cell = dsl_alloc((size_t)n * 3 * sizeof(int64_t));
+    uint64_t *mask = dsl_alloc((size_t)(h * w) * sizeof(uint64_t));
+    memset(mask, 0, (size_t)(h * w) * sizeof(uint64_t));
+    val item;
+    while (set_next(obj.u.s, &pos, &item)) {
+        val colour = tup_get(item, 0);
+        if (!v_is_int(colour) || colour.u.i < 0 || colour.u.i > 63)
+            return -1;
+        int64_t i, j;
+        item_pos(item, PF_OBJECT, &i, &j);
+        i -= b.imin;
+        j -= b.jmin;
+        mask[i * w + j] |= (uint64_t)1 << colour.u.i;
+        cell[3 * k] = colour.u.i;
+        cell[3 * k + 1] = i;
+        cell[3 * k + 2] = j;
+        k++;
+    }
+    int64_t extent = horizontal ? w : h;
+    for (int64_t p = 1; p < extent; p++) {
+        bool subset = true;
+        for (k = 0; k < n && subset; k++) {
+            int64_t i = cell[3 * k + 1] - (horizontal ? 0 : p), j = cell[3 * k + 2] - (horizontal ? p : 0);
+            if (i >= 0 && j >= 0)
+                subset = (mask[i * w + j] >> cell[3 * k]) & 1;
+        }
+        if (subset)
+            return p;
+        DSL_TICK();
+    }
+    return extent;
+}
+
+/* dsl.py's loop: shift the normalized object back by p, keep the cells still at >= 0 and test
+ * whether they are a subset of the normalized object. */
+static val period_generic(val obj, bool horizontal)
+{
+    val normalized = prim_normalize(&obj);
+    val extent = horizontal ? prim_width(&normalized) : prim_height(&normalized);
+    int64_t stop = range_arg(extent);
+    for (int64_t p = 1; p < stop; p++) {
+        val offsetted = call2(prim_shift, normalized, horizontal ? tuple_ints(0, -p) : tuple_ints(-p, 0));
+        struct vset *kept = set_new();
+        struct val_iter it;
+        val item, c, ij, i, j;
+        val_iter_init(&it, offsetted);
+        while (val_iter_next(&it, &item)) {
+            unpack2(item, &c, &ij);
+            unpack2(ij, &i, &j);
+            val coord = horizontal ? j : i;
+            if (!v_is_int(coord))
+                dsl_raise(EXC_TYPE, "'>=' not supported between instances of '%s' and 'int'",
+                          type_name(coord));
+            if (coord.u.i >= 0)
+                set_add(kept, tuple_pair(c, tuple_pair(i, j)));
+        }
+        val pruned = frozenset_of(v_set(kept));
+        /* normalized is a frozenset here: normalize of a non-empty patch is a shift */
+        int64_t pos = 0;
+        bool subset = set_len(pruned) <= set_len(normalized);
+        while (subset && set_next(pruned.u.s, &pos, &item))
+            subset = set_contains(normalized.u.s, item);
+        if (subset)
+            return v_int(p);
+        DSL_TICK();
+    }
+    return extent;
+}
+
+static val period(val obj, bool horizontal)
+{
+    int64_t p = period_dense(obj, horizontal);
+    if (p >= 0)
+        return v_int(p);
+    return period_generic(obj, horizontal);
+}
+
+val prim_hperiod(const val *a) { return period(a[0], true); }
+val prim_vperiod(const val *a) { return period(a[0], false); }

@@ -1,0 +1,352 @@
+/* slot.c: worker processes: spawn (fork + exec), kill, reap, respawn with backoff, give up.
+ *
+ * Spawning follows git's start_command() and PostgreSQL's postmaster: all signals blocked around
+ * fork(); in the child only async-signal-safe calls (own process group, parent-death signal,
+ * default dispositions, the pipes dup2'd onto 0/1, mask cleared) then execve(); an exec failure
+ * comes back over a close-on-exec pipe (EOF there means the exec worked). A worker is ready when
+ * it says HELLO. A worker that goes away is killed as a group (kill(-pgid, SIGKILL)), reaped with
+ * waitpid, and its slot is respawned after a backoff (10 ms doubling to 1 s, reset by a finished
+ * job); a slot whose worker fails to start max_start_failures times in a row, or exits with status
+ * 2 (fatal setup error), is given up with one clear message while the other slots go on. */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "farm_int.h"
+#include "log.h"
+
+extern char **environ;
+
+static const char *const slot_state_names[] = {
+    [SLOT_EMPTY] = "empty", [SLOT_STARTING] = "starting", [SLOT_IDLE] = "idle",
+    [SLOT_BUSY] = "busy", [SLOT_STOPPING] = "stopping", [SLOT_GIVEN_UP] = "given-up",
+};
+
+const char *slot_state_name(enum slot_state s)
+{
+    return (unsigned)s < BF_ARRAY_LEN(slot_state_names) ? slot_state_names[s] : "?";
+}
+
+void slot_set_state(struct slot *s, enum slot_state to, const char *why)
+{
+    if (s->state == to) return;
+    log_info("slot %d: from %s to %s (%s)", s->index, slot_state_name(s->state), slot_state_name(to), why);
+    s->state = to;
+}
+
+bool slot_alive(const struct slot *s)
+{
+    return s->pid > 0;
+}
+
+struct slot *slot_by_pid(struct farm *f, pid_t pid)
+{
+    for (int i = 0; i < f->n_slots; i++)
+        if (f->slots[i].pid == pid) return &f->slots[i];
+    return NULL;
+}
+
+/* The worker's environment: ours, less any stale BF_SLOT / BF_MEM_CAP_MB, plus this slot's. */
+static char **slot_make_env(const struct farm *f, int index)
+{
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 3, sizeof *env);
+    if (!env) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "BF_SLOT=", 8) == 0 || strncmp(environ[i], "BF_MEM_CAP_MB=", 14) == 0) continue;
+        env[k++] = environ[i];
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "BF_SLOT=%d", index);
+    env[k++] = strdup(buf);
+    if (f->cfg->worker_mem_mb) {
+        snprintf(buf, sizeof buf, "BF_MEM_CAP_MB=%u", f->cfg->worker_mem_mb);
+        env[k++] = strdup(buf);
+    }
+    env[k] = NULL;
+    for (size_t i = 0; i < k; i++)
+        if (!env[i]) return NULL; /* strdup failed: leak is irrelevant at startup */
+    return env;
+}
+
+int slot_init(struct farm *f, struct slot *s, int index)
+{
+    memset(s, 0, sizeof *s);
+    s->index = index;
+    s->state = SLOT_EMPTY;
+    s->to_fd = s->from_fd = -1;
+    s->backoff_ms = SLOT_BACKOFF_MIN_MS;
+    s->task_sent = calloc(f->plan->tasks->n ? f->plan->tasks->n : 1, 1);
+    s->envp = slot_make_env(f, index);
+    if (!s->task_sent || !s->envp) return BF_ENOMEM;
+    return 0;
+}
+
+void slot_release(struct slot *s)
+{
+    free(s->task_sent);
+    if (s->envp) {
+        /* only the strings we added were allocated: the BF_ ones at the end */
+        for (size_t i = 0; s->envp[i]; i++)
+            if (strncmp(s->envp[i], "BF_SLOT=", 8) == 0 || strncmp(s->envp[i], "BF_MEM_CAP_MB=", 14) == 0)
+                free(s->envp[i]);
+        free(s->envp);
+    }
+    s->task_sent = NULL;
+    s->envp = NULL;
+}
+
+static int fd_set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    return 0;
+}
+
+/* Puts fd on target without close-on-exec (dup2 clears it; an fd already in place keeps it). */
+static int child_move_fd(int fd, int target)
+{
+    if (fd == target) return fcntl(fd, F_SETFD, 0);
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/* Runs in the child between fork and exec: async-signal-safe calls only. */
+static BF_NORETURN void slot_child_exec(int in_fd, int out_fd, int err_fd, char *const argv[],
+                                        char *const envp[], pid_t parent)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);   /* the master dies: so do its workers */
+    if (getppid() != parent) _exit(127); /* it died before prctl took effect */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    int e = 0;
+    if (child_move_fd(in_fd, STDIN_FILENO) < 0 || child_move_fd(out_fd, STDOUT_FILENO) < 0) {
+        e = errno;
+    } else {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(argv[0], argv, envp);
+        e = errno;
+    }
+    ssize_t w BF_UNUSED = write(err_fd, &e, sizeof e);
+    _exit(127);
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+static pid_t wait_pid_blocking(pid_t pid, int *wstatus)
+{
+    pid_t r;
+    do r = waitpid(pid, wstatus, 0);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int slot_spawn(struct farm *f, struct slot *s)
+{
+    int to[2] = { -1, -1 }, from[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        int rc = -errno;
+        close_fd(&to[0]); close_fd(&to[1]); close_fd(&from[0]); close_fd(&from[1]);
+        return log_fail(rc, "pipe2() failed for slot %d: %s", s->index, bf_strerror(rc));
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) slot_child_exec(to[0], from[1], errp[1], f->argv, s->envp, parent);
+    int fork_errno = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close_fd(&to[0]); close_fd(&from[1]); close_fd(&errp[1]);
+    if (pid < 0) {
+        close_fd(&to[1]); close_fd(&from[0]); close_fd(&errp[0]);
+        return log_fail(-fork_errno, "fork() failed for slot %d: %s", s->index, strerror(fork_errno));
+    }
+    if (setpgid(pid, pid) < 0 && errno != EACCES && errno != ESRCH)
+        log_warn("setpgid(%d) failed for slot %d: %s", (int)pid, s->index, strerror(errno));
+    int child_errno = 0;
+    ssize_t got;
+    do got = read(errp[0], &child_errno, sizeof child_errno);
+    while (got < 0 && errno == EINTR);
+    close_fd(&errp[0]);
+    f->st->spawns++;
+    if (got == (ssize_t)sizeof child_errno) {
+        int ws;
+        wait_pid_blocking(pid, &ws);
+        close_fd(&to[1]); close_fd(&from[0]);
+        return log_fail(-child_errno, "slot %d: cannot start worker %s: %s", s->index, f->argv[0],
+                        strerror(child_errno));
+    }
+    s->pid = pid;
+    s->to_fd = to[1];
+    s->from_fd = from[0];
+    fd_set_nonblock(s->to_fd);
+    fd_set_nonblock(s->from_fd);
+    frame_reader_init(&s->rd, FRAME_MAX);
+    frame_writer_init(&s->wr);
+    s->nodes_sent = 0;
+    memset(s->task_sent, 0, f->plan->tasks->n);
+    s->n_jobs = 0;
+    s->deadline_us = farm_now_us() + (int64_t)f->cfg->start_timeout_ms * 1000;
+    char why[64];
+    snprintf(why, sizeof why, "spawned pid %d", (int)pid);
+    slot_set_state(s, SLOT_STARTING, why);
+    return 0;
+}
+
+void slot_describe_exit(int wstatus, char *buf, size_t len)
+{
+    if (WIFSIGNALED(wstatus))
+        snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)),
+                 WCOREDUMP(wstatus) ? " (core dumped)" : "");
+    else if (WIFEXITED(wstatus))
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(wstatus));
+    else
+        snprintf(buf, len, "ended with wait status 0x%x", (unsigned)wstatus);
+}
+
+void slot_fail(struct farm *f, struct slot *s, enum slot_loss why, const char *msg)
+{
+    int ws = 0;
+    if (s->pid > 0) {
+        kill(-s->pid, SIGKILL);
+        kill(s->pid, SIGKILL);
+        if (wait_pid_blocking(s->pid, &ws) < 0) {
+            log_warn("slot %d: waitpid(%d) failed: %s", s->index, (int)s->pid, strerror(errno));
+            ws = SIGKILL; /* as if killed: it is gone either way */
+        }
+    }
+    slot_lost(f, s, why, ws, msg);
+}
+
+/* Reads what the worker wrote before it went away, so finished results are never lost. */
+static void slot_drain_output(struct farm *f, struct slot *s)
+{
+    if (s->from_fd < 0) return;
+    char err[160];
+    int rc;
+    while ((rc = frame_read(&s->rd, s->from_fd)) == 1) {
+        uint32_t n;
+        const uint8_t *p = frame_payload(&s->rd, &n);
+        if (sched_on_frame(f, s, p, n, err, sizeof err) < 0) {
+            log_warn("slot %d: dropping the rest of a dead worker's output: %s", s->index, err);
+            return;
+        }
+    }
+}
+
+static void slot_close_pipes(struct slot *s)
+{
+    close_fd(&s->to_fd);
+    close_fd(&s->from_fd);
+    frame_reader_release(&s->rd);
+    frame_writer_release(&s->wr);
+}
+
+static void slot_give_up(struct farm *f, struct slot *s, const char *why)
+{
+    log_err("slot %d: giving up on this slot: %s; the other slots go on", s->index, why);
+    f->st->slots_given_up++;
+    slot_set_state(s, SLOT_GIVEN_UP, why);
+}
+
+/* After a death: respawn later, stay empty, or give up. */
+static void slot_plan_restart(struct farm *f, struct slot *s, enum slot_state was, int wstatus,
+                              enum slot_loss why, const char *exit_text)
+{
+    bool failed_start = was == SLOT_STARTING || why == LOSS_START_TIMEOUT;
+    if (why != LOSS_SHUTDOWN && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "worker %s (exit status 2: fatal setup error, see its log above)", exit_text);
+        slot_give_up(f, s, msg);
+        return;
+    }
+    if (failed_start && why != LOSS_SHUTDOWN) {
+        s->start_failures++;
+        if (s->start_failures >= f->cfg->max_start_failures) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "worker failed to start %d times in a row (last: %s)", s->start_failures,
+                     exit_text);
+            slot_give_up(f, s, msg);
+            return;
+        }
+    }
+    int64_t now = farm_now_us();
+    if (why == LOSS_SHUTDOWN) {
+        s->start_at_us = now;
+    } else {
+        s->start_at_us = now + (int64_t)s->backoff_ms * 1000;
+        s->died_at_us = now;
+        s->backoff_ms = s->backoff_ms * 2 > SLOT_BACKOFF_MAX_MS ? SLOT_BACKOFF_MAX_MS : s->backoff_ms * 2;
+    }
+    s->deadline_us = 0;
+    slot_set_state(s, SLOT_EMPTY, why == LOSS_SHUTDOWN ? "stopped" : "worker lost");
+}
+
+void slot_start_failed(struct farm *f, struct slot *s, int rc)
+{
+    char text[160];
+    snprintf(text, sizeof text, "could not start: %s", bf_strerror(rc));
+    slot_plan_restart(f, s, SLOT_STARTING, 127 << 8 /* as exit status 127 */, LOSS_EXITED, text);
+}
+
+void slot_lost(struct farm *f, struct slot *s, enum slot_loss why, int wstatus, const char *msg)
+{
+    enum slot_state was = s->state;
+    if (why != LOSS_PROTOCOL) slot_drain_output(f, s);
+    char exit_text[128];
+    slot_describe_exit(wstatus, exit_text, sizeof exit_text);
+    bool expected = why == LOSS_SHUTDOWN || (was == SLOT_STOPPING && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    if (expected) {
+        log_info("slot %d: worker pid %d %s", s->index, (int)s->pid, exit_text);
+    } else {
+        f->st->worker_deaths++;
+        log_warn("slot %d: worker pid %d %s%s%s (while %s)", s->index, (int)s->pid, exit_text, msg ? ": " : "",
+                 msg ? msg : "", slot_state_name(was));
+    }
+    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    char why_text[PROTO_MAX_TEXT];
+    if (why == LOSS_HARD_TIMEOUT)
+        snprintf(why_text, sizeof why_text, "%s", msg ? msg : "hard deadline");
+    else if (why == LOSS_PROTOCOL)
+        snprintf(why_text, sizeof why_text, "worker protocol error: %s", msg ? msg : "?");
+    else
+        snprintf(why_text, sizeof why_text, "worker %s", exit_text);
+    sched_charge_inflight(f, s, why, why == LOSS_PROTOCOL ? 0 : sig, why_text);
+    slot_close_pipes(s);
+    s->pid = 0;
+    if (was == SLOT_STOPPING || f->stopping) {
+        s->deadline_us = 0;
+        slot_set_state(s, SLOT_EMPTY, "stopped");
+        return;
+    }
+    slot_plan_restart(f, s, was, wstatus, why, exit_text);
+}
+
+void slot_stop(struct farm *f, struct slot *s)
+{
+    (void)f;
+    if (!slot_alive(s)) return;
+    close_fd(&s->to_fd);  /* EOF on its stdin: the worker exits 0 */
+    s->deadline_us = farm_now_us() + (int64_t)SLOT_STOP_WAIT_MS * 1000;
+    slot_set_state(s, SLOT_STOPPING, "no more work");
+}

@@ -1,0 +1,861 @@
+/* check_farm.c: process tests of the farm: the real battfarm and battfarm-worker(-faulty)
+ * binaries, fork+exec'd on bundled ARC tasks and small programs written into a temp dir.
+ *
+ * Every farm test checks the same four things: exactly one journal record per (task, candidate,
+ * sample) and no duplicates; the expected statuses; the same results (status, match, cells) as
+ * an undisturbed run, except where a fault must change them; no process left behind (the master
+ * gets a unique BF_TEST_MARK, which its workers inherit, and /proc/<pid>/environ is scanned for
+ * it at the end). The misbehaving workers come from battfarm-worker-faulty (BF_FAULT=...,
+ * worker/faults.h); battfarm-worker itself has no such code. */
+#include "compat.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../master/journal.h"
+#include "log.h"
+
+#define MASTER BF_BINARY_DIR "/master/battfarm"
+#define WORKER BF_BINARY_DIR "/worker/battfarm-worker"
+#define FAULTY BF_BINARY_DIR "/worker/battfarm-worker-faulty"
+#define TASKS BF_SOURCE_DIR "/data/arc-agi-1/training"
+
+/* ------------------------------------------------------------------ the test bed */
+
+static const char prog_a[] =
+    "def solve_007bbfb7(I):\n"
+    "    x1 = hupscale(I, THREE)\n"
+    "    x2 = vupscale(x1, THREE)\n"
+    "    x3 = hconcat(I, I)\n"
+    "    x4 = hconcat(x3, I)\n"
+    "    x5 = vconcat(x4, x4)\n"
+    "    x6 = vconcat(x5, x4)\n"
+    "    O = cellwise(x2, x6, ZERO)\n"
+    "    return O\n"
+    "\n"
+    "def solve_vmirror(I):\n"
+    "    O = vmirror(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_hmirror(I):\n"
+    "    O = hmirror(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_rot(I):\n"
+    "    O = rot90(I)\n"
+    "    return O\n";
+
+static const char prog_b[] =
+    "def solve_twice(I):\n"
+    "    O = hconcat(I, I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_vmirror_again(I):\n"
+    "    O = vmirror(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_div0(I):\n"
+    "    O = divide(ONE, ZERO)\n"
+    "    return O\n"
+    "\n"
+    "def solve_unknown(I):\n"
+    "    O = no_such_primitive(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_const_call(I):\n"
+    "    O = ONE(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_arity(I):\n"
+    "    O = vmirror(I, I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_identity(I):\n"
+    "    O = identity(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_dmirror(I):\n"
+    "    O = dmirror(I)\n"
+    "    return O\n"
+    "\n"
+    "def solve_rot_rot(I):\n"
+    "    x1 = rot90(I)\n"
+    "    O = rot180(x1)\n"
+    "    return O\n";
+
+#define N_VALID 9   /* distinct valid candidates above */
+#define N_INVALID 2 /* solve_const_call, solve_arity (solve_unknown: rejected by the parser) */
+
+struct bed {
+    char dir[128];       /* temp dir: programs/, tasks/, out/, log */
+    char progs[160];
+    char tasks[160];
+    char out[160];
+    char log[160];
+    char mark[40];       /* BF_TEST_MARK value */
+    int n_tasks;
+    int n_samples;       /* over all tasks */
+};
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "r");
+    ck_assert_msg(in != NULL, "cannot read %s", from);
+    FILE *out = fopen(to, "w");
+    ck_assert(out != NULL);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+}
+
+/* Counts "input" occurrences: the samples of an ARC task file (train and test pairs). */
+static int count_samples(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert(f != NULL);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    int k = 0;
+    for (const char *p = text; (p = strstr(p, "\"input\"")); p++) k++;
+    return k;
+}
+
+static void bed_init(struct bed *b, const char *const *task_names, int n_tasks)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->dir, sizeof b->dir, "/tmp/bf-check-farm-XXXXXX");
+    ck_assert(mkdtemp(b->dir) != NULL);
+    snprintf(b->progs, sizeof b->progs, "%s/programs", b->dir);
+    snprintf(b->tasks, sizeof b->tasks, "%s/tasks", b->dir);
+    snprintf(b->out, sizeof b->out, "%s/out", b->dir);
+    snprintf(b->log, sizeof b->log, "%s/log", b->dir);
+    ck_assert_int_eq(mkdir(b->progs, 0755), 0);
+    ck_assert_int_eq(mkdir(b->tasks, 0755), 0);
+    char path[256], from[256];
+    snprintf(path, sizeof path, "%s/a.py", b->progs);
+    write_file(path, prog_a);
+    snprintf(path, sizeof path, "%s/b.py", b->progs);
+    write_file(path, prog_b);
+    for (int i = 0; i < n_tasks; i++) {
+        snprintf(from, sizeof from, "%s/%s.json", TASKS, task_names[i]);
+        snprintf(path, sizeof path, "%s/%s.json", b->tasks, task_names[i]);
+        copy_file(from, path);
+        b->n_samples += count_samples(path);
+    }
+    b->n_tasks = n_tasks;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(b->mark, sizeof b->mark, "%d-%ld", (int)getpid(), (long)ts.tv_nsec);
+}
+
+static const char *const three_tasks[] = { "007bbfb7", "00d62c1b", "017c7c7b" };
+static const char *const one_task[] = { "007bbfb7" };
+
+static void rm_rf(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char path[512];
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) rm_rf(path);
+        else unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* ------------------------------------------------------------------ running the master */
+
+#define MAX_ARGS 40
+
+struct opts {
+    const char *worker;           /* default: the real worker */
+    const char *env[8];           /* extra NAME=value for the master (and so its workers) */
+    const char *args[16];         /* extra options */
+    bool resume;
+    const char *out;              /* default: bed out */
+    const char *tasks;            /* default: bed tasks */
+};
+
+static pid_t start_master(const struct bed *b, const struct opts *o)
+{
+    const char *argv[MAX_ARGS];
+    int n = 0;
+    argv[n++] = MASTER;
+    argv[n++] = "score";
+    argv[n++] = b->progs;
+    argv[n++] = "--quiet";
+    argv[n++] = "--worker";
+    argv[n++] = o->worker ? o->worker : WORKER;
+    argv[n++] = "--out";
+    argv[n++] = o->out ? o->out : b->out;
+    if (o->resume) argv[n++] = "--resume";
+    for (int i = 0; o->args[i]; i++) argv[n++] = o->args[i];
+    argv[n++] = "--tasks";
+    argv[n++] = o->tasks ? o->tasks : b->tasks;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        setenv("BF_TEST_MARK", b->mark, 1);
+        for (int i = 0; o->env[i]; i++) putenv((char *)(uintptr_t)o->env[i]);
+        int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int nul = open("/dev/null", O_RDWR);
+        if (fd < 0 || nul < 0) _exit(126);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(fd, 2);
+        execv(MASTER, (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The master's exit status; fails the test (after killing it) past timeout_s. */
+static int wait_master(pid_t pid, int timeout_s)
+{
+    for (int ms = 0; ms < timeout_s * 1000; ms += 5) {
+        int ws;
+        pid_t r = waitpid(pid, &ws, WNOHANG);
+        if (r == pid) {
+            if (WIFEXITED(ws)) return WEXITSTATUS(ws);
+            return 128 + WTERMSIG(ws);
+        }
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_abort_msg("the master did not finish within %d s", timeout_s);
+    return -1;
+}
+
+static int run_master(const struct bed *b, const struct opts *o, int timeout_s)
+{
+    return wait_master(start_master(b, o), timeout_s);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    static char text[4 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return strstr(text, needle) != NULL;
+}
+
+/* Processes carrying our mark (the master and its workers inherit it), less `except`. */
+static int marked_pids(const struct bed *b, pid_t except, pid_t *out, int max)
+{
+    char needle[80];
+    int nlen = snprintf(needle, sizeof needle, "BF_TEST_MARK=%s", b->mark) + 1; /* with the NUL */
+    DIR *d = opendir("/proc");
+    ck_assert(d != NULL);
+    struct dirent *de;
+    int n = 0;
+    static char env[1 << 16];
+    while ((de = readdir(d))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == except) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) continue;
+        ssize_t len = read(fd, env, sizeof env);
+        close(fd);
+        for (ssize_t i = 0; len > nlen && i + nlen <= len; i++) {
+            if ((i == 0 || env[i - 1] == 0) && memcmp(env + i, needle, (size_t)nlen) == 0) {
+                if (n < max) out[n] = (pid_t)pid;
+                n++;
+                break;
+            }
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* No orphan: every marked process is gone (waiting a little for dying ones). */
+static void assert_no_orphans(const struct bed *b)
+{
+    pid_t pids[16];
+    int n = 0;
+    for (int i = 0; i < 300; i++) {
+        n = marked_pids(b, 0, pids, 16);
+        if (n == 0) return;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < n && i < 16; i++) kill(pids[i], SIGKILL);
+    ck_abort_msg("%d process(es) left behind, e.g. pid %d", n, (int)pids[0]);
+}
+
+/* ------------------------------------------------------------------ the journal */
+
+struct rec {
+    char key[120];       /* task|sample|cand */
+    char name[64];
+    enum bf_status status;
+    bool match, shape;
+    uint32_t right, total;
+    int attempt, signal;
+};
+
+struct recs {
+    struct rec *r;
+    size_t n, cap;
+    struct journal_read_info info;
+};
+
+static int recs_add(void *ctx, const struct journal_entry *e, uint64_t line)
+{
+    (void)line;
+    struct recs *rs = ctx;
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 256;
+        rs->r = realloc(rs->r, rs->cap * sizeof *rs->r);
+        ck_assert(rs->r != NULL);
+    }
+    struct rec *r = &rs->r[rs->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->key, sizeof r->key, "%s|%s|%s", e->task, e->sample, e->cand);
+    snprintf(r->name, sizeof r->name, "%s", e->name);
+    r->status = e->status;
+    r->match = e->match;
+    r->shape = e->shape;
+    r->right = e->right;
+    r->total = e->total;
+    r->attempt = e->attempt;
+    r->signal = e->signal;
+    return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct rec *)a)->key, ((const struct rec *)b)->key);
+}
+
+/* Reads the journal, sorted by key; asserts no duplicate and the expected count. */
+static void read_journal(const struct bed *b, struct recs *rs, size_t expect_n)
+{
+    memset(rs, 0, sizeof *rs);
+    char path[200];
+    snprintf(path, sizeof path, "%s/results.jsonl", b->out);
+    ck_assert_int_eq(journal_read(path, false, recs_add, rs, &rs->info), 0);
+    ck_assert_uint_eq(rs->info.malformed, 0);
+    if (rs->n) qsort(rs->r, rs->n, sizeof *rs->r, rec_cmp);
+    for (size_t i = 1; i < rs->n; i++)
+        ck_assert_msg(strcmp(rs->r[i - 1].key, rs->r[i].key) != 0, "duplicate record %s", rs->r[i].key);
+    if (expect_n != (size_t)-1)
+        ck_assert_msg(rs->n == expect_n, "%zu records, expected %zu", rs->n, expect_n);
+}
+
+static size_t all_units(const struct bed *b)
+{
+    return (size_t)b->n_samples * (N_VALID + N_INVALID);
+}
+
+static bool same_result(const struct rec *x, const struct rec *y)
+{
+    return x->status == y->status && x->match == y->match && x->shape == y->shape && x->right == y->right &&
+           x->total == y->total;
+}
+
+/* Records equal the baseline's, except those of candidate `except` (may be NULL). */
+static void assert_same_as(const struct recs *got, const struct recs *base, const char *except)
+{
+    ck_assert_uint_eq(got->n, base->n);
+    for (size_t i = 0; i < got->n; i++) {
+        ck_assert_str_eq(got->r[i].key, base->r[i].key);
+        if (except && !strcmp(got->r[i].name, except)) continue;
+        ck_assert_msg(same_result(&got->r[i], &base->r[i]), "%s (%s): %s, baseline %s", got->r[i].key,
+                      got->r[i].name, bf_status_name(got->r[i].status), bf_status_name(base->r[i].status));
+    }
+}
+
+static size_t count_where(const struct recs *rs, const char *name, int status, int attempt)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        if ((!name || !strcmp(rs->r[i].name, name)) && (status < 0 || rs->r[i].status == (enum bf_status)status) &&
+            (attempt < 0 || rs->r[i].attempt == attempt))
+            k++;
+    return k;
+}
+
+/* The undisturbed run every other test compares with. */
+static void baseline(struct recs *base, const char *const *tasks, int n_tasks)
+{
+    struct bed b;
+    bed_init(&b, tasks, n_tasks);
+    struct opts o = { .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 0);
+    read_journal(&b, base, all_units(&b));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+START_TEST(test_undisturbed)
+{
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    struct opts o = { .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    ck_assert(file_contains(b.log, "9 distinct valid, 2 invalid, 1 rejected by the parser"));
+    /* the reference solver of 007bbfb7 solves all its 6 samples */
+    size_t solved = 0;
+    for (size_t i = 0; i < rs.n; i++)
+        if (!strcmp(rs.r[i].name, "solve_007bbfb7") && !strncmp(rs.r[i].key, "007bbfb7|", 9) && rs.r[i].match)
+            solved++;
+    ck_assert_uint_eq(solved, 6);
+    ck_assert_uint_eq(count_where(&rs, "solve_div0", ST_ERROR, 1), (size_t)b.n_samples);
+    ck_assert_uint_eq(count_where(&rs, NULL, ST_INVALID, 0), (size_t)b.n_samples * N_INVALID);
+    ck_assert_uint_eq(count_where(&rs, NULL, ST_CRASH, -1), 0);
+    ck_assert_uint_eq(count_where(&rs, NULL, -1, 2), 0);
+    /* a second run over the same journal without --resume refuses to overwrite it */
+    ck_assert_int_eq(run_master(&b, &o, 60), 2);
+    /* one worker gives the same results */
+    struct bed b1;
+    bed_init(&b1, three_tasks, 3);
+    struct opts o1 = { .args = { "-j", "1", "--batch", "3" } };
+    ck_assert_int_eq(run_master(&b1, &o1, 60), 0);
+    struct recs rs1;
+    read_journal(&b1, &rs1, all_units(&b1));
+    assert_same_as(&rs1, &rs, NULL);
+    assert_no_orphans(&b);
+    assert_no_orphans(&b1);
+    rm_rf(b.dir);
+    rm_rf(b1.dir);
+}
+END_TEST
+
+/* One fault, once per run, at each stage of the protocol: the in-flight candidate is retried
+ * (its record says attempt 2), nothing else changes. */
+static const char *const once_faults[] = {
+    "die-decoding-job:2", "segv-mid-eval:5", "abort-encoding-result:4", "half-frame:3",
+    "garbage:6",          "oversized-frame:2", "exit0:5",
+};
+
+START_TEST(test_fault_once)
+{
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    char fault[80], once[200];
+    snprintf(fault, sizeof fault, "BF_FAULT=%s", once_faults[_i]);
+    snprintf(once, sizeof once, "BF_FAULT_ONCE=%s/fired", b.dir);
+    struct opts o = { .worker = FAULTY, .env = { fault, once }, .args = { "-j", "2", "--batch", "4" } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, NULL);
+    char fired[200];
+    snprintf(fired, sizeof fired, "%s/fired", b.dir);
+    ck_assert_msg(access(fired, F_OK) == 0, "the fault %s never fired", once_faults[_i]);
+    ck_assert_msg(count_where(&rs, NULL, -1, 2) == 1, "%s: %zu retried records", once_faults[_i],
+                  count_where(&rs, NULL, -1, 2));
+    ck_assert(file_contains(b.log, "retrying it alone"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* A candidate that kills its worker every time: crash records (with the signal) after the
+ * retry, never an endless loop; everything else as usual. */
+START_TEST(test_deterministic_crash)
+{
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT=segv-mid-eval:@rot90" }, .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &o, 90), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, "solve_rot");
+    ck_assert_uint_eq(count_where(&rs, "solve_rot", ST_CRASH, 2), (size_t)b.n_samples);
+    for (size_t i = 0; i < rs.n; i++)
+        if (!strcmp(rs.r[i].name, "solve_rot")) ck_assert_int_eq(rs.r[i].signal, SIGSEGV);
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* A candidate that hangs with SIGALRM blocked: the hard deadline kills the worker, the
+ * candidate gets `timeout` (not retried), the farm goes on. */
+START_TEST(test_hang_alarm_blocked)
+{
+    struct recs base;
+    baseline(&base, one_task, 1);
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT=hang-alarm-blocked:@rot90" },
+                      .args = { "-j", "2", "--timeout", "100", "--grace", "150" } };
+    ck_assert_int_eq(run_master(&b, &o, 90), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, "solve_rot");
+    ck_assert_uint_eq(count_where(&rs, "solve_rot", ST_TIMEOUT, 1), (size_t)b.n_samples);
+    ck_assert(file_contains(b.log, "hard deadline"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* A candidate that allocates without bound under the worker's memory cap: memout, and the
+ * worker survives (no worker is lost). */
+START_TEST(test_alloc_forever)
+{
+    struct recs base;
+    baseline(&base, one_task, 1);
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT=alloc-forever:@rot90" },
+                      .args = { "-j", "2", "--worker-mem", "64" } };
+    ck_assert_int_eq(run_master(&b, &o, 90), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, "solve_rot");
+    ck_assert_uint_eq(count_where(&rs, "solve_rot", ST_MEMOUT, 1), (size_t)b.n_samples);
+    ck_assert(file_contains(b.log, "0 lost"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* Slot 1 can never start: it is given up with a clear message, slot 0 does everything. */
+START_TEST(test_slot_given_up)
+{
+    struct recs base;
+    baseline(&base, one_task, 1);
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    /* slow enough that slot 1 fails its five starts before slot 0 is done */
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT=die-before-hello", "BF_FAULT_SLOT=1", "BF_FAULT_SLOW_US=10000" },
+                      .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, NULL);
+    ck_assert(file_contains(b.log, "slot 1: giving up on this slot: worker failed to start 5 times in a row"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* No slot can start (or every worker reports a fatal setup error): the run ends with
+ * "some work not done" instead of hanging. */
+START_TEST(test_all_slots_given_up)
+{
+    static const char *const modes[] = { "BF_FAULT=die-before-hello", "BF_FAULT=fatal-setup" };
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    struct opts o = { .worker = FAULTY, .env = { modes[_i] }, .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 1);
+    struct recs rs;
+    read_journal(&b, &rs, (size_t)b.n_samples * N_INVALID); /* only the invalid ones */
+    ck_assert(file_contains(b.log, "every slot was given up"));
+    if (_i == 1) ck_assert(file_contains(b.log, "fatal setup error"));
+    ck_assert(file_contains(b.log, "2 slots given up"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+static size_t journal_lines(const struct bed *b)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/results.jsonl", b->out);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* kill -9 of random workers during a sweep: same results as an undisturbed run. */
+START_TEST(test_random_worker_kills)
+{
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT_SLOW_US=10000" },
+                      .args = { "-j", "2", "--batch", "8", "--attempts", "4" } };
+    pid_t master = start_master(&b, &o);
+    unsigned seed = (unsigned)getpid();
+    int kills = 0, status = -1;
+    for (int round = 0; round < 100 && kills < 8; round++) {
+        int ws;
+        if (waitpid(master, &ws, WNOHANG) == master) {
+            status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+            break;
+        }
+        sleep_ms(30 + (int)(rand_r(&seed) % 50));
+        pid_t w[8];
+        int n = marked_pids(&b, master, w, 8);
+        if (n > 0 && kill(w[rand_r(&seed) % (unsigned)(n < 8 ? n : 8)], SIGKILL) == 0) kills++;
+    }
+    if (status < 0) status = wait_master(master, 120);
+    ck_assert_int_eq(status, 0);
+    ck_assert_msg(kills >= 3, "only %d kills landed during the run", kills);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, NULL);
+    ck_assert(count_where(&rs, NULL, -1, 2) >= 1);
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* kill -9 of the master mid-run (its workers die with it), a torn line, then --resume: exactly
+ * one record per unit and the same results. */
+START_TEST(test_master_killed_then_resume)
+{
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT_SLOW_US=3000" }, .args = { "-j", "2", "--batch", "4" } };
+    pid_t master = start_master(&b, &o);
+    for (int i = 0; i < 2000 && journal_lines(&b) < 80; i++) sleep_ms(5);
+    size_t before = journal_lines(&b);
+    ck_assert_msg(before >= 80 && before < all_units(&b), "%zu lines when killing", before);
+    kill(master, SIGKILL);
+    waitpid(master, NULL, 0);
+    assert_no_orphans(&b); /* the workers follow their master (PR_SET_PDEATHSIG) */
+    /* as if the kill had landed in the middle of a write */
+    char path[200];
+    snprintf(path, sizeof path, "%s/results.jsonl", b.out);
+    FILE *f = fopen(path, "a");
+    ck_assert(f != NULL);
+    fputs("{\"task\":\"007bbfb7\",\"sample\":\"demo/0\",\"cand\":\"00", f);
+    fclose(f);
+    struct opts r = { .resume = true, .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &r, 60), 0);
+    ck_assert(file_contains(b.log, "torn last line ignored"));
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    ck_assert(!rs.info.torn_tail);
+    assert_same_as(&rs, &base, NULL);
+    /* resuming a complete journal schedules nothing */
+    ck_assert_int_eq(run_master(&b, &r, 60), 0);
+    read_journal(&b, &rs, all_units(&b));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* First SIGINT drains (exit 1, journal complete for what ran), SIGTERM stops at once; either way
+ * --resume finishes the job with the same results. */
+START_TEST(test_signals_then_resume)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT_SLOW_US=3000" }, .args = { "-j", "2", "--batch", "4" } };
+    pid_t master = start_master(&b, &o);
+    for (int i = 0; i < 2000 && journal_lines(&b) < 60; i++) sleep_ms(5);
+    kill(master, sigs[_i]);
+    ck_assert_int_eq(wait_master(master, 30), 1);
+    ck_assert(file_contains(b.log, sigs[_i] == SIGTERM ? "SIGTERM: stopping now" : "draining"));
+    struct recs part;
+    read_journal(&b, &part, (size_t)-1);
+    ck_assert(part.n < all_units(&b));
+    ck_assert(!part.info.torn_tail);
+    assert_no_orphans(&b);
+    struct opts r = { .resume = true, .args = { "-j", "2" } };
+    ck_assert_int_eq(run_master(&b, &r, 60), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, NULL);
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+START_TEST(test_usage_errors)
+{
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    struct opts bad = { .args = { "--no-such-option" } };
+    ck_assert_int_eq(run_master(&b, &bad, 30), 2);
+    struct opts badj = { .args = { "-j", "0" } };
+    ck_assert_int_eq(run_master(&b, &badj, 30), 2);
+    struct opts nowork = { .worker = "/nonexistent/battfarm-worker" };
+    ck_assert_int_eq(run_master(&b, &nowork, 30), 2);
+    char missing[200];
+    snprintf(missing, sizeof missing, "%s/nothing-here", b.dir);
+    struct opts notasks = { .tasks = missing };
+    ck_assert_int_eq(run_master(&b, &notasks, 30), 2);
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ the journal as a file */
+
+START_TEST(test_journal_roundtrip)
+{
+    uint8_t cells[6] = { 1, 2, 3, 4, 5, 6 };
+    struct journal_entry e = {
+        .task = "007bbfb7", .sample = "test/0", .cand = "0123456789abcdef", .name = "solve_\"q\"",
+        .file = "dir/a\\b.py", .host = "local", .msg = "ValueError: bad\nline\x01", .status = ST_CRASH,
+        .match = false, .shape = true, .right = 7, .total = 9, .cpu_us = 12, .wall_us = 15, .slot = 3,
+        .attempt = 2, .signal = 9, .has_grid = true, .out_h = 2, .out_w = 3, .out_cells = cells,
+    };
+    char line[1024];
+    size_t n = journal_format(&e, line, sizeof line);
+    ck_assert_uint_lt(n, sizeof line);
+    ck_assert_int_eq(line[n - 1], '\n');
+    ck_assert(strstr(line, "\"signal\":9") != NULL);
+    ck_assert(strstr(line, "\"out\":[[1,2,3],[4,5,6]]") != NULL);
+    struct journal_entry d;
+    char scratch[1024], err[80];
+    ck_assert_int_eq(journal_parse_line(line, n - 1, &d, scratch, sizeof scratch, err, sizeof err), 0);
+    ck_assert_str_eq(d.task, e.task);
+    ck_assert_str_eq(d.sample, e.sample);
+    ck_assert_str_eq(d.cand, e.cand);
+    ck_assert_str_eq(d.name, e.name);
+    ck_assert_str_eq(d.file, e.file);
+    ck_assert_str_eq(d.msg, e.msg);
+    ck_assert_int_eq(d.status, ST_CRASH);
+    ck_assert(!d.match && d.shape);
+    ck_assert_uint_eq(d.right, 7);
+    ck_assert_uint_eq(d.total, 9);
+    ck_assert_uint_eq(d.cpu_us, 12);
+    ck_assert_int_eq(d.slot, 3);
+    ck_assert_int_eq(d.attempt, 2);
+    ck_assert_int_eq(d.signal, 9);
+    ck_assert(d.has_grid && d.out_h == 2 && d.out_w == 3);
+    ck_assert_mem_eq(d.out_cells, cells, 6);
+    /* unknown keys are skipped; missing keys and bad values are errors */
+    const char *extra = "{\"task\":\"t\",\"future\":[1,{\"a\":null}],\"sample\":\"demo/1\",\"cand\":\"x\",\"status\":\"ok\"}";
+    ck_assert_int_eq(journal_parse_line(extra, strlen(extra), &d, scratch, sizeof scratch, err, sizeof err), 0);
+    const char *bad[] = { "{\"task\":\"t\"}", "{\"task\":\"t\",\"sample\":\"demo/1\",\"cand\":\"x\",\"status\":\"nope\"}",
+                          "[]", "{\"task\":\"t\",\"sample\":\"demo/1\",\"cand\":\"x\",\"status\":\"ok\"} x",
+                          "{\"task\":\"t\",\"right\":-1,\"sample\":\"demo/1\",\"cand\":\"x\",\"status\":\"ok\"}" };
+    for (size_t i = 0; i < BF_ARRAY_LEN(bad); i++)
+        ck_assert_int_eq(journal_parse_line(bad[i], strlen(bad[i]), &d, scratch, sizeof scratch, err, sizeof err),
+                         BF_EJSON);
+}
+END_TEST
+
+START_TEST(test_journal_torn_and_malformed)
+{
+    char dir[] = "/tmp/bf-check-journal-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/results.jsonl", dir);
+    struct journal j;
+    ck_assert_int_eq(journal_open(&j, path, -1), 0);
+    struct journal_entry e = { .task = "t", .sample = "demo/0", .cand = "0000000000000001", .name = "a",
+                               .file = "f", .status = ST_OK, .match = true };
+    ck_assert_int_eq(journal_append(&j, &e), 0);
+    ck_assert_int_eq(journal_flush(&j), 0);
+    ck_assert_int_eq(journal_close(&j), 0);
+    /* opening it again as new is refused */
+    ck_assert_int_eq(journal_open(&j, path, -1), BF_EUSAGE);
+    journal_close(&j);
+    FILE *f = fopen(path, "a");
+    fputs("this is not json\n", f);
+    fputs("{\"task\":\"t\",\"sample\":\"demo/1\",\"cand\":\"0000000000000001\",\"status\":\"error\"}\n", f);
+    fputs("{\"task\":\"t\",\"sam", f);
+    fclose(f);
+    struct recs rs;
+    memset(&rs, 0, sizeof rs);
+    ck_assert_int_eq(journal_read(path, false, recs_add, &rs, &rs.info), 0);
+    ck_assert_uint_eq(rs.n, 2);
+    ck_assert_uint_eq(rs.info.malformed, 1);
+    ck_assert(rs.info.torn_tail);
+    ck_assert_uint_eq(rs.info.lines, 3);
+    /* resuming cuts the torn tail, so the next record starts on a line of its own */
+    ck_assert_int_eq(journal_open(&j, path, rs.info.valid_len), 0);
+    ck_assert_int_eq(journal_append(&j, &e), 0);
+    ck_assert_int_eq(journal_close(&j), 0);
+    memset(&rs, 0, sizeof rs);
+    ck_assert_int_eq(journal_read(path, false, recs_add, &rs, &rs.info), 0);
+    ck_assert_uint_eq(rs.n, 3);
+    ck_assert(!rs.info.torn_tail);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+static Suite *farm_suite(void)
+{
+    Suite *s = suite_create("farm");
+    TCase *tj = tcase_create("journal");
+    tcase_add_test(tj, test_journal_roundtrip);
+    tcase_add_test(tj, test_journal_torn_and_malformed);
+    suite_add_tcase(s, tj);
+    TCase *tp = tcase_create("processes");
+    tcase_set_timeout(tp, 240);
+    tcase_add_test(tp, test_usage_errors);
+    tcase_add_test(tp, test_undisturbed);
+    tcase_add_loop_test(tp, test_fault_once, 0, (int)BF_ARRAY_LEN(once_faults));
+    tcase_add_test(tp, test_deterministic_crash);
+    tcase_add_test(tp, test_hang_alarm_blocked);
+    tcase_add_test(tp, test_alloc_forever);
+    tcase_add_test(tp, test_slot_given_up);
+    tcase_add_loop_test(tp, test_all_slots_given_up, 0, 2);
+    tcase_add_test(tp, test_random_worker_kills);
+    tcase_add_test(tp, test_master_killed_then_resume);
+    tcase_add_loop_test(tp, test_signals_then_resume, 0, 3);
+    suite_add_tcase(s, tp);
+    return s;
+}
+
+int main(void)
+{
+    bf_log_max = BF_LOG_ERR;
+    SRunner *sr = srunner_create(farm_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
