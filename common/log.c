@@ -29,7 +29,7 @@ void log_init(const char *role)
     }
 }
 
-static void log_vwrite(enum bf_log_level level, const char *fmt, va_list ap)
+BF_PRINTF(2, 0) static void log_vwrite(enum bf_log_level level, const char *fmt, va_list ap)
 {
     int saved = errno;
     char line[512]; /* < PIPE_BUF: one atomic write */

@@ -91,7 +91,8 @@ static int farm_signals_open(struct farm *f)
 
 static void farm_signals_close(struct farm *f)
 {
-    if (f->sig_fd >= 0) close(f->sig_fd);
+    if (f->sig_fd < 0) return;
+    close(f->sig_fd);
     f->sig_fd = -1;
     sigprocmask(SIG_SETMASK, &f->saved_mask, NULL);
 }
@@ -372,6 +373,7 @@ static int farm_open(struct farm *f, const struct farm_config *cfg, const struct
 
 static void farm_close(struct farm *f)
 {
+    if (f->sig_fd >= 0) farm_handle_signals(f); /* consume late ones: unblocking must not kill us */
     farm_signals_close(f);
     for (int i = 0; f->slots && i < f->n_slots; i++) slot_release(&f->slots[i]);
     sched_release(f);

@@ -13,7 +13,6 @@
  * The comment above each primitive quotes the shape of the Python code it transliterates. */
 #include "compat.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
@@ -384,10 +383,10 @@ val prim_difference(const val *a)
     return collector_finish(&out);
 }
 
-/* The distinct items of a tuple with their counts and first positions: a small open-addressing
- * table keyed by value. tuple.index and tuple.count compare with ==, and equal values hash
- * alike, so this answers both in O(1) per item. Ints (and bools, equal to 0 and 1) skip the
- * generic hash and comparison. */
+/* The distinct items of a tuple, in order of first occurrence, with their counts: a small
+ * open-addressing table keyed by value. tuple.index and tuple.count compare with ==, and equal
+ * values hash alike, so this answers both in O(1) per item instead of Python's O(n). Ints (and
+ * bools, equal to 0 and 1) skip the generic hash and comparison. */
 struct tally_slot {
     val key;
     int64_t count;

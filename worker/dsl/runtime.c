@@ -299,7 +299,13 @@ static val closure_call(const struct vfunc *f, const val *argv)
     switch (f->kind) {
     case F_COMPOSE: return fn_call1(f->a, fn_call1(f->b, argv[0]));
     case F_CHAIN: return fn_call1(f->a, fn_call1(f->b, fn_call1(f->c, argv[0])));
-    case F_FORK: return fn_call2(f->a, fn_call1(f->b, argv[0]), fn_call1(f->c, argv[0]));
+    case F_FORK: {
+        /* Python evaluates outer(a(x), b(x)) left to right: which of two errors is raised
+         * depends on it, so never put both calls in one C argument list. */
+        val left = fn_call1(f->b, argv[0]);
+        val right = fn_call1(f->c, argv[0]);
+        return fn_call2(f->a, left, right);
+    }
     case F_MATCHER: return v_bool(val_eq(fn_call1(f->a, argv[0]), f->b));
     case F_RBIND:
         memcpy(buf, argv, f->arity * sizeof(val));

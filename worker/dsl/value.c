@@ -86,6 +86,8 @@ val tuple_empty(void)
 
 static int64_t int_hash(int64_t v)
 {
+    if (BF_LIKELY(v >= -(int64_t)HASH_MODULUS + 1 && v < (int64_t)HASH_MODULUS))
+        return v == -1 ? -2 : v; /* |v| < 2^61 - 1: the value itself */
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     int64_t r = (int64_t)(mag % HASH_MODULUS);
     if (v < 0)
