@@ -23,34 +23,22 @@
  * Python operators on values
  * ====================================================================================== */
 
-static const char *type_name(val v)
-{
-    switch (v.kind) {
-    case V_NONE: return "NoneType";
-    case V_BOOL: return "bool";
-    case V_INT: return "int";
-    case V_TUPLE: return "tuple";
-    case V_SET: return "frozenset";
-    default: return "function";
-    }
-}
-
 static BF_NORETURN void raise_not_iterable(val v)
 {
-    dsl_raise(EXC_TYPE, "'%s' object is not iterable", type_name(v));
+    dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(v));
 }
 
 static BF_NORETURN void raise_operands(const char *op, val x, val y)
 {
-    dsl_raise(EXC_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op, type_name(x),
-              type_name(y));
+    dsl_raise(EXC_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op, val_type_name(x),
+              val_type_name(y));
 }
 
 /* An argument of range(): an int (or bool), else TypeError. */
 static int64_t range_arg(val v)
 {
     if (!v_is_int(v))
-        dsl_raise(EXC_TYPE, "'%s' object cannot be interpreted as an integer", type_name(v));
+        dsl_raise(EXC_TYPE, "'%s' object cannot be interpreted as an integer", val_type_name(v));
     return v.u.i;
 }
 
@@ -58,7 +46,7 @@ static int64_t range_arg(val v)
 static bool within(val x, int64_t n)
 {
     if (!v_is_int(x))
-        dsl_raise(EXC_TYPE, "'<=' not supported between instances of 'int' and '%s'", type_name(x));
+        dsl_raise(EXC_TYPE, "'<=' not supported between instances of 'int' and '%s'", val_type_name(x));
     return x.u.i >= 0 && x.u.i < n;
 }
 
@@ -121,7 +109,7 @@ static val py_sub_int(val x, int64_t k) { return py_sub(x, v_int(k)); }
 static val py_neg(val x)
 {
     if (!v_is_int(x))
-        dsl_raise(EXC_TYPE, "bad operand type for unary -: '%s'", type_name(x));
+        dsl_raise(EXC_TYPE, "bad operand type for unary -: '%s'", val_type_name(x));
     return v_int(int_sub(0, x.u.i));
 }
 
@@ -173,7 +161,7 @@ static void unpack2(val x, val *p, val *q)
             return;
         }
     } else {
-        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", type_name(x));
+        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", val_type_name(x));
     }
     if (n < 2)
         dsl_raise(EXC_VALUE, "not enough values to unpack (expected 2, got %lld)", (long long)n);
@@ -213,7 +201,7 @@ static val row_as_tuple(val row)
 static val reversed_tuple(val t)
 {
     if (t.kind != V_TUPLE)
-        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", type_name(t));
+        dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", val_type_name(t));
     int64_t n = tup_len(t);
     if (n == 0)
         return t;
@@ -701,7 +689,7 @@ static int64_t scaled_len(int64_t n, int64_t factor)
 {
     if (factor <= 0 || n == 0)
         return 0;
-    if (factor > (int64_t)UINT32_MAX || n * factor > (int64_t)UINT32_MAX)
+    if (factor > (int64_t)UINT32_MAX || n > (int64_t)UINT32_MAX / factor)
         dsl_memout();
     return n * factor;
 }
@@ -1156,7 +1144,8 @@ val prim_canvas(const val *a)
     /* Python allocates every row; we share one, but charge the whole grid against the cap */
     if (h > (int64_t)UINT32_MAX || w > (int64_t)UINT32_MAX)
         dsl_memout();
-    if (dsl_rt.mem_limit != 0 && (uint64_t)h * (uint64_t)w > dsl_rt.mem_limit / sizeof(val))
+    if (dsl_rt.arena_cap != 0 &&
+        (uint64_t)h * (uint64_t)w > (dsl_rt.arena_cap - dsl_rt.arena_used) / sizeof(val))
         dsl_memout();
     val row = tuple_empty();
     if (w > 0) {
@@ -1512,13 +1501,17 @@ static val occurrences_plain(val grid, int64_t h, int64_t w, val obj, const stru
 val prim_occurrences(const val *a)
 {
     val grid = a[0], obj = a[1];
-    val normed = prim_normalize(&obj);
+    struct bounds b;
+    bool plain = scan_patch(obj, &b) == PF_OBJECT;
+    /* normalize(obj) and shape(obj) cannot fail on a plain object: computed only when needed */
+    val normed = plain ? v_none() : prim_normalize(&obj);
     int64_t h = val_len(grid), w = first_row_len(grid);
+    if (plain && rows_at_least(grid, w))
+        return occurrences_plain(grid, h, w, obj, &b);
+    if (plain)
+        normed = prim_normalize(&obj);
     val oh, ow;
     unpack2(prim_shape(&obj), &oh, &ow);
-    struct bounds b;
-    if (scan_patch(obj, &b) == PF_OBJECT && rows_at_least(grid, w))
-        return occurrences_plain(grid, h, w, obj, &b);
     int64_t h2 = range_arg(py_add_int(py_sub(v_int(h), oh), 1));
     int64_t w2 = range_arg(py_add_int(py_sub(v_int(w), ow), 1));
     struct vset *occs = set_new();
@@ -1695,7 +1688,7 @@ static val period_generic(val obj, bool horizontal)
             val coord = horizontal ? j : i;
             if (!v_is_int(coord))
                 dsl_raise(EXC_TYPE, "'>=' not supported between instances of '%s' and 'int'",
-                          type_name(coord));
+                          val_type_name(coord));
             if (coord.u.i >= 0)
                 set_add(kept, tuple_pair(c, tuple_pair(i, j)));
         }
