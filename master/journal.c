@@ -115,11 +115,8 @@ static int journal_fail(struct journal *j, int rc)
     return rc;
 }
 
-int journal_open(struct journal *j, const char *path, int64_t truncate_at)
+static int journal_open_fd(const char *path, int64_t truncate_at)
 {
-    memset(j, 0, sizeof *j);
-    j->path = strdup(path);
-    if (!j->path) return BF_ENOMEM;
     int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate_at < 0 ? O_EXCL : 0);
     int fd = open(path, flags, 0644);
     if (fd < 0) {
@@ -130,22 +127,31 @@ int journal_open(struct journal *j, const char *path, int64_t truncate_at)
         }
         return log_fail(rc, "cannot open %s: %s", path, strerror(-rc));
     }
-    if (truncate_at >= 0) {
-        struct stat sb;
-        if (fstat(fd, &sb) == 0 && sb.st_size > truncate_at) {
-            log_notice("%s: cutting off a torn last line (%lld bytes)", path, (long long)(sb.st_size - truncate_at));
-            if (ftruncate(fd, truncate_at) < 0) {
-                int rc = -errno;
-                close(fd);
-                return log_fail(rc, "cannot truncate %s: %s", path, strerror(-rc));
-            }
+    struct stat sb;
+    if (truncate_at >= 0 && fstat(fd, &sb) == 0 && sb.st_size > truncate_at) {
+        log_notice("%s: cutting off a torn last line (%lld bytes)", path, (long long)(sb.st_size - truncate_at));
+        if (ftruncate(fd, truncate_at) < 0) {
+            int rc = -errno;
+            close(fd);
+            return log_fail(rc, "cannot truncate %s: %s", path, strerror(-rc));
         }
     }
+    return fd;
+}
+
+int journal_open(struct journal *j, const char *path, int64_t truncate_at)
+{
+    memset(j, 0, sizeof *j);
+    int fd = journal_open_fd(path, truncate_at);
+    if (fd < 0) return fd;
+    j->path = strdup(path);
     j->fp = fdopen(fd, "a");
     j->buf = malloc(JOURNAL_BUF);
-    if (!j->fp || !j->buf) {
+    if (!j->path || !j->fp || !j->buf) {
         if (j->fp) fclose(j->fp); else close(fd);
-        j->fp = NULL;
+        free(j->path);
+        free(j->buf);
+        memset(j, 0, sizeof *j);
         return BF_ENOMEM;
     }
     setvbuf(j->fp, j->buf, _IOFBF, JOURNAL_BUF);

@@ -336,14 +336,37 @@ struct recs {
     struct journal_read_info info;
 };
 
+/* Record arrays of the running test, freed by the fixture's teardown. */
+static struct rec *recs_live[32];
+
+static void recs_teardown(void)
+{
+    for (size_t i = 0; i < BF_ARRAY_LEN(recs_live); i++) {
+        free(recs_live[i]);
+        recs_live[i] = NULL;
+    }
+}
+
+static void recs_track(struct rec *old, struct rec *now)
+{
+    for (size_t i = 0; i < BF_ARRAY_LEN(recs_live); i++)
+        if (recs_live[i] == old) {
+            recs_live[i] = now;
+            return;
+        }
+    ck_abort_msg("too many record arrays in one test");
+}
+
 static int recs_add(void *ctx, const struct journal_entry *e, uint64_t line)
 {
     (void)line;
     struct recs *rs = ctx;
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 256;
-        rs->r = realloc(rs->r, rs->cap * sizeof *rs->r);
-        ck_assert(rs->r != NULL);
+        struct rec *nr = realloc(rs->r, rs->cap * sizeof *rs->r);
+        ck_assert(nr != NULL);
+        recs_track(rs->r, nr);
+        rs->r = nr;
     }
     struct rec *r = &rs->r[rs->n++];
     memset(r, 0, sizeof *r);
@@ -551,6 +574,37 @@ START_TEST(test_alloc_forever)
     read_journal(&b, &rs, all_units(&b));
     assert_same_as(&rs, &base, "solve_rot");
     ck_assert_uint_eq(count_where(&rs, "solve_rot", ST_MEMOUT, 1), (size_t)b.n_samples);
+    ck_assert(file_contains(b.log, "0 lost"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* The real thing, no fault injection: a program whose values outgrow the evaluator's cap
+ * (--mem) or the worker's address space (--worker-mem, RLIMIT_AS; not in sanitizer builds,
+ * which run without it) ends as `memout` and the worker goes on. */
+START_TEST(test_real_memout)
+{
+#ifdef BF_SANITIZE
+    if (_i == 1) return;
+#endif
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    char path[256];
+    snprintf(path, sizeof path, "%s/c.py", b.progs);
+    write_file(path, "def solve_big(I):\n"
+                     "    x1 = upscale(I, TEN)\n"
+                     "    x2 = upscale(x1, TEN)\n"
+                     "    x3 = upscale(x2, TEN)\n"
+                     "    O = upscale(x3, TEN)\n"
+                     "    return O\n");
+    struct opts evalcap = { .args = { "-j", "2", "--mem", "32" } };
+    struct opts rlimit = { .args = { "-j", "2", "--worker-mem", "96" } };
+    ck_assert_int_eq(run_master(&b, _i == 0 ? &evalcap : &rlimit, 90), 0);
+    struct recs rs;
+    read_journal(&b, &rs, (size_t)b.n_samples * (N_VALID + 1 + N_INVALID));
+    ck_assert_uint_eq(count_where(&rs, "solve_big", ST_MEMOUT, 1), (size_t)b.n_samples);
+    ck_assert_uint_eq(count_where(&rs, NULL, ST_CRASH, -1), 0);
     ck_assert(file_contains(b.log, "0 lost"));
     assert_no_orphans(&b);
     rm_rf(b.dir);
@@ -830,17 +884,20 @@ static Suite *farm_suite(void)
 {
     Suite *s = suite_create("farm");
     TCase *tj = tcase_create("journal");
+    tcase_add_checked_fixture(tj, NULL, recs_teardown);
     tcase_add_test(tj, test_journal_roundtrip);
     tcase_add_test(tj, test_journal_torn_and_malformed);
     suite_add_tcase(s, tj);
     TCase *tp = tcase_create("processes");
     tcase_set_timeout(tp, 240);
+    tcase_add_checked_fixture(tp, NULL, recs_teardown);
     tcase_add_test(tp, test_usage_errors);
     tcase_add_test(tp, test_undisturbed);
     tcase_add_loop_test(tp, test_fault_once, 0, (int)BF_ARRAY_LEN(once_faults));
     tcase_add_test(tp, test_deterministic_crash);
     tcase_add_test(tp, test_hang_alarm_blocked);
     tcase_add_test(tp, test_alloc_forever);
+    tcase_add_loop_test(tp, test_real_memout, 0, 2);
     tcase_add_test(tp, test_slot_given_up);
     tcase_add_loop_test(tp, test_all_slots_given_up, 0, 2);
     tcase_add_test(tp, test_random_worker_kills);
@@ -852,6 +909,7 @@ static Suite *farm_suite(void)
 
 int main(void)
 {
+    log_init("T");
     bf_log_max = BF_LOG_ERR;
     SRunner *sr = srunner_create(farm_suite());
     srunner_run_all(sr, CK_NORMAL);
