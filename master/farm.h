@@ -47,8 +47,10 @@ struct farm_config {
     bool want_output;           /* ask workers for output grids (farm_result.grid) */
     bool progress;              /* progress line on stderr */
     const char *host;           /* "local" */
+    const int *gpu_ids;         /* n_gpus > 0: slot i gets CUDA_VISIBLE_DEVICES=gpu_ids[i % n_gpus] */
+    int n_gpus;                 /* 0: leave CUDA_VISIBLE_DEVICES alone; < 0: hide every GPU */
 };
-#define FARM_CONFIG_INIT { 1, NULL, 1000, 2000, 1024, 0, 0, 10000, 2, 5, false, false, "local" }
+#define FARM_CONFIG_INIT { 1, NULL, 1000, 2000, 1024, 0, 0, 10000, 2, 5, false, false, "local", NULL, 0 }
 
 /* What to evaluate: every candidate on every sample of every task, less what is_done says. */
 struct farm_plan {

@@ -64,6 +64,7 @@ struct slot {
     uint32_t backoff_ms;
     int start_failures;       /* in a row, before a HELLO */
     char **envp;              /* the worker's environment (BF_SLOT etc.), built once */
+    size_t env_owned_from;    /* envp[env_owned_from..] were allocated by slot_make_env */
     char device[64];
 };
 

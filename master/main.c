@@ -19,10 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "farm.h"
 #include "journal.h"
 #include "log.h"
 #include "pile.h"
+#include "pipeline.h"
 #include "resume.h"
 #include "task.h"
 
@@ -35,6 +37,14 @@ struct cli {
     char **tasks;
     int n_tasks;
     const char *out_dir;
+    const char *store_dir;
+    uint32_t keep;
+    uint32_t top;
+    bool no_store;
+    bool report;
+    bool own;
+    const char *gpus;
+    int gpu_ids[DEVICES_MAX];
     bool resume;
     int progress;          /* -1 auto (stderr is a terminal), 0 quiet, 1 on */
     char worker_buf[PATH_MAX + 64];
@@ -43,13 +53,23 @@ struct cli {
 static void usage(FILE *f)
 {
     fputs("usage: battfarm score [options] PROGRAM_FILE_OR_DIR... --tasks TASK_FILE_OR_DIR...\n"
+          "       battfarm report [options] PROGRAM_FILE_OR_DIR... --tasks TASK_FILE_OR_DIR...\n"
           "\n"
-          "Scores every candidate program on every demo and test sample of every task, with one\n"
-          "worker process per CPU core, and appends one JSON line per (task, candidate, sample)\n"
-          "to DIR/results.jsonl.\n"
+          "score: every candidate program on every demo and test sample of every task (or, with\n"
+          "--own, each solve_<task> on its own task only), one worker process per GPU (per CPU core\n"
+          "without GPUs). Writes DIR/results.jsonl (one JSON line per task, candidate and sample),\n"
+          "DIR/scores.jsonl (one line per candidate and task, ranked), the best programs per task\n"
+          "in DIR/store/<task>/<hash>.py, a summary on stdout, and with --report DIR/report.html.\n"
+          "Tasks with a test input of unknown output also get DIR/submission.json (ARC Prize\n"
+          "format, two attempts per test input from the best candidates by demo score).\n"
+          "report: the same from an existing DIR/results.jsonl, without scoring again (only the\n"
+          "best candidates of each task run again, to draw their outputs).\n"
           "\n"
           "options:\n"
-          "  -j N             worker processes (default: online CPU cores)\n"
+          "  -j N             worker processes (default: one per GPU, else online CPU cores)\n"
+          "  --gpus LIST      GPUs to use: 0,1 or 0-3, all (default), none; workers are spread\n"
+          "                   over them round robin (CUDA_VISIBLE_DEVICES set per worker)\n"
+          "  --own            each solve_<task> only on its own task\n"
           "  --timeout MS     soft limit per candidate and sample, in the worker (default 1000)\n"
           "  --grace MS       hard deadline = timeout + grace, in the master (default 2000)\n"
           "  --mem MB         memory cap per evaluation (default 1024)\n"
@@ -57,7 +77,10 @@ static void usage(FILE *f)
           "  --batch N        candidates per job (default: chosen from the size of the sweep)\n"
           "  --attempts N     dispatches of a candidate that keeps killing its worker (default 2)\n"
           "  --keep-output    record the output grids in the journal (\"out\")\n"
-          "  --out DIR        where results.jsonl goes (default ./out)\n"
+          "  --out DIR        output directory (default ./out)\n"
+          "  --store DIR      the store of best programs (default DIR/store); --keep K per task\n"
+          "                   (default 32); --no-store to skip it\n"
+          "  --report         also write DIR/report.html; --top K candidates per task (default 3)\n"
           "  --resume         continue DIR/results.jsonl: schedule only what it lacks\n"
           "  --progress       progress line on stderr even when it is not a terminal\n"
           "  --quiet          no progress line\n"
@@ -133,6 +156,9 @@ static void parse_args(struct cli *c, int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->farm.n_slots = cores > 0 ? (int)cores : 1;
     c->out_dir = "out";
+    c->keep = 32;
+    c->top = 3;
+    bool jobs_given = false;
     c->progress = -1;
     c->programs = calloc((size_t)argc, sizeof *c->programs);
     c->tasks = calloc((size_t)argc, sizeof *c->tasks);
@@ -148,7 +174,17 @@ static void parse_args(struct cli *c, int argc, char **argv)
         in_tasks = false;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
         else if (!strcmp(a, "--tasks")) in_tasks = true;
-        else if (opt_is(a, "-j")) c->farm.n_slots = (int)parse_u32("-j", opt_value(argc, argv, &i, a, "-j"), 1, 4096);
+        else if (opt_is(a, "-j")) {
+            c->farm.n_slots = (int)parse_u32("-j", opt_value(argc, argv, &i, a, "-j"), 1, 4096);
+            jobs_given = true;
+        }
+        else if (opt_is(a, "--gpus")) c->gpus = opt_value(argc, argv, &i, a, "--gpus");
+        else if (!strcmp(a, "--own")) c->own = true;
+        else if (opt_is(a, "--store")) c->store_dir = opt_value(argc, argv, &i, a, "--store");
+        else if (opt_is(a, "--keep")) c->keep = parse_u32(a, opt_value(argc, argv, &i, a, "--keep"), 1, 100000);
+        else if (!strcmp(a, "--no-store")) c->no_store = true;
+        else if (!strcmp(a, "--report")) c->report = true;
+        else if (opt_is(a, "--top")) c->top = parse_u32(a, opt_value(argc, argv, &i, a, "--top"), 1, 64);
         else if (opt_is(a, "--timeout")) c->farm.timeout_ms = parse_u32(a, opt_value(argc, argv, &i, a, "--timeout"), 1, 86400000);
         else if (opt_is(a, "--grace")) c->farm.grace_ms = parse_u32(a, opt_value(argc, argv, &i, a, "--grace"), 0, 86400000);
         else if (opt_is(a, "--mem")) c->farm.mem_mb = parse_u32(a, opt_value(argc, argv, &i, a, "--mem"), 1, 1u << 20);
@@ -170,6 +206,13 @@ static void parse_args(struct cli *c, int argc, char **argv)
     else if (access(c->farm.worker_path, X_OK) != 0)
         usage_error("the worker %s is not an executable file", c->farm.worker_path);
     c->farm.progress = c->progress == 1 || (c->progress == -1 && isatty(STDERR_FILENO));
+    /* GPUs: found without CUDA (the master never touches it); one worker per GPU by default */
+    char err[160];
+    int n_gpus = devices_parse_list(c->gpus ? c->gpus : "all", c->gpu_ids, DEVICES_MAX, err, sizeof err);
+    if (n_gpus < 0) usage_error("--gpus: %s", err);
+    c->farm.gpu_ids = c->gpu_ids;
+    c->farm.n_gpus = n_gpus > 0 ? n_gpus : (c->gpus ? -1 : 0); /* --gpus none hides them all */
+    if (n_gpus > 0 && !jobs_given) c->farm.n_slots = n_gpus;
 }
 
 /* ---- the run: journal as the farm's sink ---- */
@@ -177,6 +220,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
 struct run {
     const struct task_set *tasks;
     const struct pile *pile;
+    uint8_t *own_valid;      /* --own: [task * n_valid + cand] may run; NULL: everything */
+    uint8_t *own_invalid;    /* --own: [task * n_invalid + cand] */
     struct journal journal;
     struct doneset done;
     const char *host;
@@ -193,10 +238,12 @@ static int run_on_result(void *ctx, const struct farm_result *r)
     struct run *run = ctx;
     const struct task *t = &run->tasks->tasks[r->task];
     const struct cand *c = &run->pile->valid[r->cand];
-    char sample[32];
+    char sample[32], own_name[80];
     sample_name(t, r->sample, sample, sizeof sample);
+    /* --own: the candidate runs here because a program named solve_<task> has its hash */
+    if (run->own_valid) snprintf(own_name, sizeof own_name, "solve_%s", t->name);
     struct journal_entry e = {
-        .task = t->name, .sample = sample, .cand = c->hex, .name = c->name, .file = c->file, .host = run->host,
+        .task = t->name, .sample = sample, .cand = c->hex, .name = run->own_valid ? own_name : c->name, .file = c->file, .host = run->host,
         .msg = r->msg, .status = r->status, .match = r->match, .shape = r->shape_match, .right = r->cells_right,
         .total = r->cells_total, .cpu_us = r->cpu_us, .wall_us = r->wall_us, .slot = r->slot,
         .attempt = r->attempt, .signal = r->signal, .has_grid = r->has_grid, .out_h = r->out_h,
@@ -214,7 +261,55 @@ static int run_on_flush(void *ctx)
 static bool run_is_done(void *ctx, uint32_t task, uint32_t sample, uint32_t cand)
 {
     struct run *run = ctx;
+    if (run->own_valid && !run->own_valid[(size_t)task * run->pile->n_valid + cand]) return true;
     return doneset_has(&run->done, unit_key(task, sample, cand, false));
+}
+
+/* --own: which (task, candidate) pairs run: those where a program named solve_<task> has the
+ * candidate's hash. */
+static int run_build_own(struct run *run)
+{
+    size_t nt = run->tasks->n, nv = run->pile->n_valid, ni = run->pile->n_invalid;
+    run->own_valid = calloc(nt * nv + 1, 1);
+    run->own_invalid = calloc(nt * ni + 1, 1);
+    if (!run->own_valid || !run->own_invalid) return BF_ENOMEM;
+    for (size_t f = 0; f < run->pile->n_files; f++) {
+        const struct program_file *pf = &run->pile->files[f];
+        for (size_t i = 0; i < pf->n; i++) {
+            const struct program *p = &pf->progs[i];
+            if (strncmp(p->name, "solve_", 6) != 0) continue;
+            const struct task *t = task_set_find(run->tasks, p->name + 6);
+            uint32_t idx;
+            if (!t) continue;
+            size_t ti = (size_t)(t - run->tasks->tasks);
+            int kind = pile_find(run->pile, program_hash(p), &idx);
+            if (kind > 0) run->own_valid[ti * nv + idx] = 1;
+            else if (kind < 0) run->own_invalid[ti * ni + idx] = 1;
+        }
+    }
+    return 0;
+}
+
+/* Units already done or (--own) not part of this run, for the farm's totals. */
+static uint64_t run_count_done(const struct run *run)
+{
+    uint64_t n = 0;
+    if (!run->own_valid) {
+        for (uint64_t i = 0; run->done.keys && i <= run->done.mask; i++)
+            if (run->done.keys[i] && !((run->done.keys[i] - 1) >> 40 & 1)) n++;
+        return n;
+    }
+    for (uint32_t t = 0; t < run->tasks->n; t++) {
+        uint32_t ns = (uint32_t)run->tasks->tasks[t].n_demo + run->tasks->tasks[t].n_test;
+        for (uint32_t c = 0; c < run->pile->n_valid; c++) {
+            if (!run->own_valid[(size_t)t * run->pile->n_valid + c]) {
+                n += ns;
+                continue;
+            }
+            for (uint32_t s = 0; s < ns; s++) n += doneset_has(&run->done, unit_key(t, s, c, false));
+        }
+    }
+    return n;
 }
 
 /* Invalid candidates are never dispatched: one `invalid` record per sample, written here. */
@@ -226,6 +321,7 @@ static int run_write_invalid(struct run *run, uint64_t *written)
             char sample[32];
             sample_name(t, s, sample, sizeof sample);
             for (uint32_t i = 0; i < run->pile->n_invalid; i++) {
+                if (run->own_invalid && !run->own_invalid[ti * run->pile->n_invalid + i]) continue;
                 if (doneset_has(&run->done, unit_key((uint32_t)ti, s, i, true))) continue;
                 const struct cand *c = &run->pile->invalid[i];
                 struct journal_entry e = {
@@ -295,7 +391,60 @@ static int open_journal(struct cli *c, struct run *run, char *path, size_t pathl
     return rc < 0 ? EXIT_INTERNAL : 0;
 }
 
-static int cmd_score(int argc, char **argv)
+/* After the farm (or for `report`): scores, store, summary, report, submission. */
+static int run_pipeline(struct cli *c, struct run *run, const char *journal_path, bool scoring)
+{
+    struct pipeline pl;
+    pipeline_init(&pl, run->tasks, run->pile);
+    pl.own = run->own_valid;
+    char path[PATH_MAX];
+    int status = EXIT_ALL_DONE;
+    if (pipeline_load_scores(&pl, journal_path) < 0) {
+        status = EXIT_INTERNAL;
+        goto out;
+    }
+    int stored = -1;
+    if (scoring) {
+        snprintf(path, sizeof path, "%s/scores.jsonl", c->out_dir);
+        if (pipeline_write_scores(&pl, path) < 0) status = EXIT_NOT_DONE;
+        if (!c->no_store) {
+            char store[PATH_MAX];
+            if (c->store_dir) snprintf(store, sizeof store, "%s", c->store_dir);
+            else snprintf(store, sizeof store, "%s/store", c->out_dir);
+            stored = pipeline_update_store(&pl, store, c->keep);
+            if (stored < 0) status = EXIT_NOT_DONE;
+        }
+        pipeline_print_summary(&pl, stdout, stored);
+    }
+    bool predict = false;
+    for (size_t t = 0; t < run->tasks->n; t++)
+        for (uint32_t s = run->tasks->tasks[t].n_demo; s < (uint32_t)run->tasks->tasks[t].n_demo + run->tasks->tasks[t].n_test; s++)
+            predict |= !run->tasks->tasks[t].samples[s].has_output;
+    if (c->report || predict || !scoring) {
+        uint32_t top = c->top > 8 ? c->top : 8; /* prediction looks further than the report */
+        int outcome = pipeline_run_outputs(&pl, &c->farm, top);
+        if (outcome != FARM_DONE) {
+            log_err("the outputs pass did not finish: report and predictions are incomplete");
+            status = EXIT_NOT_DONE;
+        }
+        if (c->report || !scoring) {
+            snprintf(path, sizeof path, "%s/report.html", c->out_dir);
+            if (pipeline_write_report(&pl, path, c->top) < 0) status = EXIT_NOT_DONE;
+            else printf("  report      %s\n", path);
+        }
+        if (predict) {
+            snprintf(path, sizeof path, "%s/submission.json", c->out_dir);
+            int n = pipeline_write_submission(&pl, path);
+            if (n < 0) status = EXIT_NOT_DONE;
+            else printf("  predictions %s (%d tasks)\n", path, n);
+        }
+    }
+out:
+    pipeline_release(&pl);
+    return status;
+}
+
+static int cmd_score(int argc, char **argv, bool scoring)
 {
     struct cli c;
     memset(&c, 0, sizeof c);
@@ -309,7 +458,19 @@ static int cmd_score(int argc, char **argv)
     run.host = c.farm.host;
     char path[PATH_MAX];
     int status = load_inputs(&c, &tasks, &pile);
-    if (status == 0) status = open_journal(&c, &run, path, sizeof path);
+    if (status == 0 && c.own && run_build_own(&run) < 0) status = EXIT_INTERNAL;
+    if (status != 0) goto out;
+    if (!scoring) {
+        snprintf(path, sizeof path, "%s/results.jsonl", c.out_dir);
+        if (access(path, R_OK) != 0) {
+            log_err("cannot read %s: %s (run battfarm score first)", path, strerror(errno));
+            status = EXIT_USAGE;
+            goto out;
+        }
+        status = run_pipeline(&c, &run, path, false);
+        goto out;
+    }
+    status = open_journal(&c, &run, path, sizeof path);
     if (status != 0) goto out;
     uint64_t invalid_written = 0;
     if (run_write_invalid(&run, &invalid_written) < 0) {
@@ -317,13 +478,10 @@ static int cmd_score(int argc, char **argv)
         journal_close(&run.journal);
         goto out;
     }
-    uint64_t valid_done = 0;
-    for (uint64_t i = 0; run.done.keys && i <= run.done.mask; i++)
-        if (run.done.keys[i] && !((run.done.keys[i] - 1) >> 40 & 1)) valid_done++;
     struct farm_plan plan = {
         .tasks = &tasks, .dag = &pile.dag, .roots = pile.roots, .n_cands = pile.n_valid,
-        .is_done = run.done.n ? run_is_done : NULL, .done_ctx = &run, .n_done = valid_done,
-        .names = pile.names,
+        .is_done = run.done.n || run.own_valid ? run_is_done : NULL, .done_ctx = &run,
+        .n_done = run_count_done(&run), .names = pile.names,
     };
     struct farm_sink sink = { &run, run_on_result, run_on_flush };
     struct farm_stats st;
@@ -335,7 +493,14 @@ static int cmd_score(int argc, char **argv)
     if (outcome == FARM_FAILED) status = EXIT_INTERNAL;
     else if (outcome == FARM_INCOMPLETE || jrc < 0) status = EXIT_NOT_DONE;
     else status = EXIT_ALL_DONE;
+    /* scores and the store from what the journal holds, also after an interruption */
+    if (status != EXIT_INTERNAL && !st.interrupted) {
+        int prc = run_pipeline(&c, &run, path, true);
+        if (prc > status) status = prc;
+    }
 out:
+    free(run.own_valid);
+    free(run.own_invalid);
     doneset_release(&run.done);
     pile_release(&pile);
     task_set_release(&tasks);
@@ -359,7 +524,8 @@ int main(int argc, char **argv)
         printf("battfarm 0.1.0 (protocol %d)\n", PROTO_VERSION);
         return 0;
     }
-    if (!strcmp(argv[1], "score")) return cmd_score(argc, argv);
+    if (!strcmp(argv[1], "score")) return cmd_score(argc, argv, true);
+    if (!strcmp(argv[1], "report")) return cmd_score(argc, argv, false);
     fprintf(stderr, "battfarm: unknown command '%s' (battfarm --help for usage)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -17,8 +17,8 @@ struct report_output {          /* one candidate on one sample */
     bool match;
     bool has_grid;
     uint16_t h, w;
-    const uint8_t *cells;       /* h*w when has_grid */
-    const char *text;           /* error message or repr of a non-grid output; may be NULL */
+    uint8_t *cells;             /* h*w when has_grid (owned by whoever filled the entry) */
+    char *text;                 /* error message or repr of a non-grid output; may be NULL */
 };
 
 struct report_candidate {

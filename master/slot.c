@@ -54,18 +54,30 @@ struct slot *slot_by_pid(struct farm *f, pid_t pid)
     return NULL;
 }
 
-/* The worker's environment: ours, less any stale BF_SLOT / BF_MEM_CAP_MB, plus this slot's. */
-static char **slot_make_env(const struct farm *f, int index)
+/* Variables the master sets per slot: inherited values of these are dropped. */
+static bool slot_env_is_ours(const char *kv)
+{
+    return strncmp(kv, "BF_SLOT=", 8) == 0 || strncmp(kv, "BF_MEM_CAP_MB=", 14) == 0 ||
+           strncmp(kv, "CUDA_VISIBLE_DEVICES=", 21) == 0;
+}
+
+/* The worker's environment: ours, less any stale BF_SLOT / BF_MEM_CAP_MB, plus this slot's; with
+ * GPUs, CUDA_VISIBLE_DEVICES binds the slot to one of them (round robin over cfg->gpu_ids), set
+ * here, before exec: the master itself never touches CUDA. The strings from env[*owned_from] on
+ * are allocated here. */
+static char **slot_make_env(const struct farm *f, int index, size_t *owned_from)
 {
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + 3, sizeof *env);
+    char **env = calloc(n + 4, sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
+    bool bind_gpu = f->cfg->n_gpus != 0; /* < 0: hide every GPU; > 0: bind one */
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(environ[i], "BF_SLOT=", 8) == 0 || strncmp(environ[i], "BF_MEM_CAP_MB=", 14) == 0) continue;
+        if (slot_env_is_ours(environ[i]) && (bind_gpu || strncmp(environ[i], "CUDA_", 5) != 0)) continue;
         env[k++] = environ[i];
     }
+    *owned_from = k;
     char buf[64];
     snprintf(buf, sizeof buf, "BF_SLOT=%d", index);
     env[k++] = strdup(buf);
@@ -73,8 +85,14 @@ static char **slot_make_env(const struct farm *f, int index)
         snprintf(buf, sizeof buf, "BF_MEM_CAP_MB=%u", f->cfg->worker_mem_mb);
         env[k++] = strdup(buf);
     }
+    if (f->cfg->n_gpus > 0) {
+        snprintf(buf, sizeof buf, "CUDA_VISIBLE_DEVICES=%d", f->cfg->gpu_ids[index % f->cfg->n_gpus]);
+        env[k++] = strdup(buf);
+    } else if (f->cfg->n_gpus < 0) {
+        env[k++] = strdup("CUDA_VISIBLE_DEVICES=");
+    }
     env[k] = NULL;
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = *owned_from; i < k; i++)
         if (!env[i]) return NULL; /* strdup failed: leak is irrelevant at startup */
     return env;
 }
@@ -87,7 +105,7 @@ int slot_init(struct farm *f, struct slot *s, int index)
     s->to_fd = s->from_fd = -1;
     s->backoff_ms = SLOT_BACKOFF_MIN_MS;
     s->task_sent = calloc(f->plan->tasks->n ? f->plan->tasks->n : 1, 1);
-    s->envp = slot_make_env(f, index);
+    s->envp = slot_make_env(f, index, &s->env_owned_from);
     if (!s->task_sent || !s->envp) return BF_ENOMEM;
     return 0;
 }
@@ -96,10 +114,7 @@ void slot_release(struct slot *s)
 {
     free(s->task_sent);
     if (s->envp) {
-        /* only the strings we added were allocated: the BF_ ones at the end */
-        for (size_t i = 0; s->envp[i]; i++)
-            if (strncmp(s->envp[i], "BF_SLOT=", 8) == 0 || strncmp(s->envp[i], "BF_MEM_CAP_MB=", 14) == 0)
-                free(s->envp[i]);
+        for (size_t i = s->env_owned_from; s->envp[i]; i++) free(s->envp[i]);
         free(s->envp);
     }
     s->task_sent = NULL;

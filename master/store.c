@@ -75,7 +75,7 @@ static void write_program(FILE *f, const char *task, const char *source)
 
 static int write_entry(const char *taskdir, const char *task, const struct store_entry *e)
 {
-    char path[4096], tmp[4200];
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/%016" PRIx64 ".py", taskdir, e->cand);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
