@@ -146,8 +146,11 @@ static int pile_load_file(struct pile *p, const char *path, FILE *errs)
     return 0;
 }
 
-static int pile_load_dir(struct pile *p, const char *dir, FILE *errs)
+/* A directory: its *.py files and its subdirectories (the store's <task>/ folders), in name
+ * order, to a bounded depth (symbolic link loops). */
+static int pile_load_dir(struct pile *p, const char *dir, FILE *errs, int depth)
 {
+    if (depth > 8) return 0;
     DIR *d = opendir(dir);
     if (!d) return -errno;
     char **names = NULL;
@@ -155,7 +158,8 @@ static int pile_load_dir(struct pile *p, const char *dir, FILE *errs)
     struct dirent *de;
     int rc = 0;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".py")) continue;
+        bool subdir = de->d_type == DT_DIR;
+        if (de->d_name[0] == '.' || (!subdir && !has_suffix(de->d_name, ".py"))) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             char **nn = realloc(names, cap * sizeof *nn);
@@ -170,7 +174,9 @@ static int pile_load_dir(struct pile *p, const char *dir, FILE *errs)
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
-        if (rc == 0) rc = pile_load_file(p, names[i], errs);
+        struct stat sb;
+        bool is_dir = stat(names[i], &sb) == 0 && S_ISDIR(sb.st_mode);
+        if (rc == 0) rc = is_dir ? pile_load_dir(p, names[i], errs, depth + 1) : pile_load_file(p, names[i], errs);
         /* the programs keep their own copy of the path (program.file) */
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -200,7 +206,7 @@ int pile_load(struct pile *p, char *const *paths, int npaths, FILE *errs)
             if (errs) fprintf(errs, "%s: %s\n", paths[i], strerror(errno));
             return rc;
         }
-        int rc = S_ISDIR(sb.st_mode) ? pile_load_dir(p, paths[i], errs) : pile_load_file(p, paths[i], errs);
+        int rc = S_ISDIR(sb.st_mode) ? pile_load_dir(p, paths[i], errs, 0) : pile_load_file(p, paths[i], errs);
         if (rc < 0) {
             if (errs) fprintf(errs, "%s: %s\n", paths[i], bf_strerror(rc));
             return rc;

@@ -3,8 +3,9 @@
  * deduplicated; the valid distinct ones merged into one DAG for the workers.
  *
  * Lifecycle: struct pile p = PILE_INIT; pile_load(&p, paths, n, stderr); use p.valid / p.invalid,
- * p.dag, p.roots; pile_release(&p). A path is a program file, or a directory whose *.py files are
- * read in name order. Candidate order is deterministic: first appearance in that order. */
+ * p.dag, p.roots; pile_release(&p). A path is a program file, or a directory whose *.py files and
+ * subdirectories (such as a store) are read in name order. Candidate order is deterministic:
+ * first appearance in that order. */
 #ifndef BF_PILE_H
 #define BF_PILE_H
 

@@ -2,7 +2,8 @@
 # run-demo.sh: the main job on the data bundled in the repo. Installs what is missing, builds,
 # makes a pile of mutants of our example programs, sweeps the pile over the bundled ARC-AGI-1
 # training tasks with one worker per core (per GPU when there are GPUs), prints the summary and
-# writes out/demo/{results.jsonl,scores.jsonl,report.html,store/}.
+# writes out/demo/{results.jsonl,scores.jsonl,report.html,store/}. About 500,000 results:
+# a minute on 2 cores, 150 MB of journal.
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -14,7 +15,6 @@ cmake --build build -j "$jobs"
 out=out/demo
 rm -rf "$out"
 mkdir -p "$out"
-build/tools/battfarm-mutate --seed 1 --count 20 --out "$out/pile" data/programs/*.py
-build/master/battfarm score data/programs "$out/pile" --tasks data/arc-agi-1/training --out "$out"
-build/master/battfarm report --out "$out"
+build/tools/battfarm-mutate --seed 1 --count 3 --out "$out/pile" data/programs/*.py
+build/master/battfarm score data/programs "$out/pile" --tasks data/arc-agi-1/training --out "$out" --report
 echo "report: $out/report.html"
