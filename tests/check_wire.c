@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -377,6 +378,50 @@ START_TEST(test_frame_write_blocking_on_nonblocking_fd)
     close(fds[0]);
     frame_reader_release(&r);
     free(payload);
+}
+END_TEST
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+START_TEST(test_frame_read_retries_eintr)
+{
+    /* a blocking read interrupted by signals (no SA_RESTART) goes on reading */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    int fds[2];
+    make_pipe(fds, false, false);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        usleep(300 * 1000);
+        _exit(frame_write(fds[1], "late", 4) == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    struct itimerval it = { { 0, 20 * 1000 }, { 0, 20 * 1000 } };
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+    struct frame_reader r;
+    frame_reader_init(&r, FRAME_MAX);
+    ck_assert_int_eq(frame_read(&r, fds[0]), 1);
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, NULL);
+    ck_assert_int_gt(alarms, 2);
+    uint32_t len;
+    const uint8_t *pl = frame_payload(&r, &len);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_mem_eq(pl, "late", 4);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    frame_reader_release(&r);
 }
 END_TEST
 
@@ -1198,6 +1243,7 @@ static Suite *wire_suite(void)
     tcase_add_test(frames, test_frame_pipe_truncated);
     tcase_add_test(frames, test_frame_writer_partial_and_epipe);
     tcase_add_test(frames, test_frame_write_blocking_on_nonblocking_fd);
+    tcase_add_test(frames, test_frame_read_retries_eintr);
     suite_add_tcase(s, frames);
     TCase *msgs = tcase_create("messages");
     tcase_set_timeout(msgs, 60);
