@@ -11,6 +11,7 @@
  *   JOB     job, task: uint, smp: sample index (< PROTO_MAX_SAMPLES), lim: limit_ms, mem: mem_mb,
  *           out: bool, cands: [uint...] (<= PROTO_MAX_CANDS), roots: [REF...] (as many as cands)
  *   RESULT  job, cand: uint, st: status (< ST_COUNT), m, sm: bool, cr, ct: uint32, cpu, wall: uint64,
+ *           oh: uint64 (opt: 0 when absent; always sent),
  *           txt: str (opt, sent when not empty), g: GRID (opt, sent when has_grid; sides <= 255)
  *   DONE    job: uint
  *   ERROR   txt: str
@@ -138,6 +139,7 @@ static const struct msg_field msg_result_fields[] = {
     MSG_FIELD("ct", MF_U32, false, result.cells_total, UINT32_MAX),
     MSG_FIELD("cpu", MF_U64, false, result.cpu_us, UINT64_MAX),
     MSG_FIELD("wall", MF_U64, false, result.wall_us, UINT64_MAX),
+    MSG_FIELD("oh", MF_U64, true, result.out_hash, UINT64_MAX),
     MSG_FIELD("txt", MF_STR, true, result.text, 0),
     MSG_FIELD("g", MF_GRID, true, result.out_cells, 0),
 };

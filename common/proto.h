@@ -92,6 +92,8 @@ struct msg_result {
     uint32_t cells_right, cells_total;
     uint64_t cpu_us, wall_us;
     char text[PROTO_MAX_TEXT]; /* error message, or the output's repr when it is not a grid */
+    uint64_t out_hash;   /* behaviour: score_grid_hash of a grid output, else a hash of the outcome
+                          * (equal outputs on every demo sample = behaviourally equal candidates) */
     bool has_grid;       /* want_output and the output is a rectangular grid of 0..9 */
     uint16_t out_h, out_w;
     uint8_t *out_cells;  /* out_h * out_w */

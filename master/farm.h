@@ -72,6 +72,7 @@ struct farm_result {
     bool match, shape_match;
     uint32_t cells_right, cells_total;
     uint64_t cpu_us, wall_us;
+    uint64_t out_hash;            /* behaviour hash of the output (msg_result.out_hash) */
     int slot;
     int attempt;                  /* 1 + crashes of this unit's worker before */
     int signal;                   /* crash: the signal that killed the worker (0: it exited) */

@@ -89,6 +89,7 @@ size_t journal_format(const struct journal_entry *e, char *buf, size_t len)
     out_printf(&o, ",\"cpu_us\":%llu,\"wall_us\":%llu", (unsigned long long)e->cpu_us, (unsigned long long)e->wall_us);
     out_printf(&o, ",\"slot\":%d,\"attempt\":%d", e->slot, e->attempt);
     out_key_string(&o, "host", e->host ? e->host : "local");
+    if (e->out_hash) out_printf(&o, ",\"ohash\":\"%016llx\"", (unsigned long long)e->out_hash);
     if (e->status == ST_CRASH) out_printf(&o, ",\"signal\":%d", e->signal);
     if (e->msg && *e->msg) out_key_string(&o, "msg", e->msg);
     if (e->has_grid && e->out_cells) {
@@ -457,6 +458,14 @@ static int jp_field(struct jparse *jp, const char *key, struct journal_entry *e)
     if (!strcmp(key, "match")) return jp_bool(jp, &e->match);
     if (!strcmp(key, "shape")) return jp_bool(jp, &e->shape);
     if (!strcmp(key, "out")) return jp_grid(jp, e);
+    if (!strcmp(key, "ohash")) {
+        const char *hex;
+        char *end;
+        if (jp_string(jp, &hex) < 0) return BF_EJSON;
+        e->out_hash = strtoull(hex, &end, 16);
+        if (*end || end == hex) return jp_fail(jp, "bad ohash");
+        return 0;
+    }
     int64_t v;
     int64_t lo = 0, hi = UINT32_MAX;
     void *dst = NULL;

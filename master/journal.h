@@ -3,7 +3,7 @@
  * One JSON object per line and per (task, candidate, sample):
  *   {"task":"007bbfb7","sample":"demo/0","cand":"<16 hex>","name":"solve_x","file":"path",
  *    "status":"ok","match":true,"shape":true,"right":81,"total":81,"cpu_us":12,"wall_us":15,
- *    "slot":0,"attempt":1,"host":"local"}
+ *    "slot":0,"attempt":1,"host":"local","ohash":"<16 hex>"}
  * plus "signal":N for crashes, "msg":"..." when there is something to say (error, timeout,
  * crash, invalid; the repr of a non-grid output) and "out":[[...],...] when output grids are kept.
  * Invalid candidates (never dispatched) have "slot":-1,"attempt":0.
@@ -34,6 +34,7 @@ struct journal_entry {
     bool match, shape;
     uint32_t right, total;
     uint64_t cpu_us, wall_us;
+    uint64_t out_hash;     /* behaviour hash of the output ("ohash", 16 hex digits; 0: unknown) */
     int slot, attempt, signal;
     bool has_grid;
     uint16_t out_h, out_w;

@@ -245,7 +245,7 @@ static int run_on_result(void *ctx, const struct farm_result *r)
     struct journal_entry e = {
         .task = t->name, .sample = sample, .cand = c->hex, .name = run->own_valid ? own_name : c->name, .file = c->file, .host = run->host,
         .msg = r->msg, .status = r->status, .match = r->match, .shape = r->shape_match, .right = r->cells_right,
-        .total = r->cells_total, .cpu_us = r->cpu_us, .wall_us = r->wall_us, .slot = r->slot,
+        .total = r->cells_total, .cpu_us = r->cpu_us, .wall_us = r->wall_us, .out_hash = r->out_hash, .slot = r->slot,
         .attempt = r->attempt, .signal = r->signal, .has_grid = r->has_grid, .out_h = r->out_h,
         .out_w = r->out_w, .out_cells = r->out_cells,
     };

@@ -79,7 +79,9 @@ static int score_record(void *ctx, const struct journal_entry *e, uint64_t line_
     uint32_t task = (uint32_t)(t - pl->tasks->tasks);
     if (kind > 0 && !own_allows(pl, task, idx)) return 0;
     struct score_record r = {
-        .task = task, .cand = hash, .is_test = strncmp(e->sample, "test/", 5) == 0, .status = (uint8_t)e->status,
+        .task = task, .cand = hash, .is_test = strncmp(e->sample, "test/", 5) == 0,
+        .sample = (uint32_t)strtoul(strchr(e->sample, '/') ? strchr(e->sample, '/') + 1 : "0", NULL, 10),
+        .out_hash = e->out_hash, .status = (uint8_t)e->status,
         .match = e->match, .shape_match = e->shape, .cells_right = e->right, .cells_total = e->total,
         .cpu_us = e->cpu_us,
     };
@@ -140,10 +142,11 @@ int pipeline_write_scores(const struct pipeline *pl, const char *path)
             const struct cand *c = score_cand(pl, s, &valid, &idx);
             fprintf(f, "{\"task\":\"%s\",\"cand\":\"%016" PRIx64 "\",\"name\":\"%s\",\"rank\":%zu,"
                        "\"demo\":[%u,%u],\"test\":[%u,%u],\"partial\":%.4f,\"cpu_us\":%" PRIu64 ",\"solved\":%s,"
+                       "\"behaviour\":\"%016" PRIx64 "\","
                        "\"statuses\":{",
                     pl->tasks->tasks[t].name, s->cand, c ? c->name : "?", k - pl->rk.start[t] + 1, s->demo_match,
                     s->demo_total, s->test_match, s->test_total, cand_score_partial(s), s->cpu_us,
-                    cand_score_solves(s) ? "true" : "false");
+                    cand_score_solves(s) ? "true" : "false", s->behaviour);
             bool first = true;
             for (int st = 0; st < ST_COUNT; st++) {
                 if (!s->status_count[st]) continue;
@@ -202,6 +205,12 @@ int pipeline_update_store(const struct pipeline *pl, const char *dir, uint32_t k
     return stored;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
 void pipeline_print_summary(const struct pipeline *pl, FILE *f, int stored)
 {
     uint32_t solved = 0, demo_hit = 0;
@@ -222,6 +231,17 @@ void pipeline_print_summary(const struct pipeline *pl, FILE *f, int stored)
         solver[idx] = 1;
     }
     free(solver);
+    /* behavioural dedup: distinct demo-output signatures per task */
+    uint64_t behaviours = 0, scored = 0;
+    uint64_t *sig = malloc((pl->sb.n ? pl->sb.n : 1) * sizeof *sig);
+    for (uint32_t t = 0; sig && t < pl->rk.n_tasks; t++) {
+        size_t a = pl->rk.start[t], n = pl->rk.start[t + 1] - a;
+        for (size_t k = 0; k < n; k++) sig[k] = pl->rk.by_task[a + k]->behaviour;
+        qsort(sig, n, sizeof *sig, cmp_u64);
+        for (size_t k = 0; k < n; k++) behaviours += k == 0 || sig[k] != sig[k - 1];
+        scored += n;
+    }
+    free(sig);
     fprintf(f, "summary\n");
     fprintf(f, "  tasks       %zu: %u solved (every demo and test sample matched), %u with a demo match\n",
             pl->tasks->n, solved, demo_hit);
@@ -231,6 +251,9 @@ void pipeline_print_summary(const struct pipeline *pl, FILE *f, int stored)
     for (int st = 0; st < ST_COUNT; st++)
         fprintf(f, " %s %" PRIu64, bf_status_name((enum bf_status)st), pl->by_status[st]);
     fputc('\n', f);
+    if (pl->rk.n_tasks)
+        fprintf(f, "  behaviour   %.1f distinct demo outputs per task on average, of %.1f candidates scored\n",
+                (double)behaviours / pl->rk.n_tasks, (double)scored / pl->rk.n_tasks);
     if (stored >= 0) fprintf(f, "  store       %d programs kept\n", stored);
 }
 

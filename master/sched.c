@@ -5,10 +5,14 @@
  * prefix of ours: node ids agree), then JOBs. Results must come back in the job's candidate
  * order; so the in-flight candidate of a job is always the first one without a result.
  *
- * When a worker goes away, sched_charge_inflight() settles its jobs: the in-flight candidate
- * gets a `timeout` record (hard deadline), or is retried alone with attempt + 1 until
- * max_attempts and then gets a `crash` record; the rest of the job and the jobs queued behind it
- * go back to the front of the queue with their attempt unchanged. */
+ * The worker holds finished results back for a few milliseconds to score them in one batch
+ * (worker.c), so the first candidate without a result is only the *likely* one in flight. When a
+ * worker goes away, sched_charge_inflight() settles its jobs: the first unreported candidate is
+ * retried alone with attempt + 1, and the other unreported candidates of that job go back as
+ * jobs of one candidate each (attempt unchanged), so the next loss pins the culprit exactly. A
+ * candidate that was alone in its job when its worker was killed at the hard deadline gets a
+ * `timeout` record; one that keeps killing its worker gets a `crash` record once it reaches
+ * max_attempts. The jobs queued behind go back to the front of the queue unchanged. */
 #include "compat.h"
 
 #include <errno.h>
@@ -291,6 +295,7 @@ static int sched_on_result(struct farm *f, struct slot *s, const struct msg_resu
     r.cells_total = m->cells_total;
     r.cpu_us = m->cpu_us;
     r.wall_us = m->wall_us;
+    r.out_hash = m->out_hash;
     r.msg = m->text;
     r.has_grid = m->has_grid && m->out_cells;
     r.out_h = m->out_h;
@@ -376,7 +381,8 @@ static void sched_charge_candidate(struct farm *f, struct slot *s, struct job *j
     char name[96], sample[96];
     farm_cand_name(f, c, name, sizeof name);
     farm_sample_name(f, j->task, j->sample, sample, sizeof sample);
-    if (why == LOSS_HARD_TIMEOUT || j->attempt >= f->cfg->max_attempts) {
+    bool isolated = j->n == 1; /* alone in its job: certainly the one in flight */
+    if ((why == LOSS_HARD_TIMEOUT && isolated) || (why != LOSS_HARD_TIMEOUT && isolated && j->attempt >= f->cfg->max_attempts)) {
         struct farm_result r;
         result_init(&r, j, c, s);
         r.status = why == LOSS_HARD_TIMEOUT ? ST_TIMEOUT : ST_CRASH;
@@ -414,11 +420,10 @@ void sched_charge_inflight(struct farm *f, struct slot *s, enum slot_loss why, i
             job_free(j);
             continue;
         }
-        uint32_t rest = j->n - j->n_done - 1;
-        if (rest) {
-            struct job *r = job_new(f, j->task, j->sample, j->attempt, rest);
-            memcpy(r->cand, j->cand + j->n_done + 1, rest * sizeof r->cand[0]);
-            r->n = rest;
+        /* the other unreported candidates, one job each (pushed back to front: they keep order) */
+        for (uint32_t i = j->n; i-- > j->n_done + 1;) {
+            struct job *r = job_new(f, j->task, j->sample, j->attempt, 1);
+            r->cand[r->n++] = j->cand[i];
             sched_requeue(f, r);
         }
         sched_charge_candidate(f, s, j, why, signal, msg);

@@ -55,6 +55,8 @@ int scoreboard_add(struct scoreboard *sb, const struct score_record *r)
         s->demo_match += matched;
         if (r->status == ST_OK && r->shape_match && r->cells_total)
             s->partial_sum += (double)r->cells_right / r->cells_total;
+        /* a sum, so the order in which records arrive does not matter */
+        s->behaviour += key_hash(r->sample + 1, r->out_hash);
     }
     s->cpu_us += r->cpu_us;
     if (r->status < ST_COUNT) s->status_count[r->status]++;

@@ -24,6 +24,8 @@ struct cand_score {
     uint32_t demo_match, demo_total, test_match, test_total;
     double partial_sum;            /* sum of per-demo-sample cell accuracy */
     uint64_t cpu_us;
+    uint64_t behaviour;            /* combined output hashes of the demo samples: equal values =
+                                    * the same output on every demo sample (behavioural dedup) */
     uint32_t status_count[ST_COUNT];
     bool used;
 };
@@ -38,6 +40,8 @@ struct score_record {              /* what scoring needs of one journal record *
     uint32_t task;
     uint64_t cand;
     bool is_test;
+    uint32_t sample;               /* index within its kind */
+    uint64_t out_hash;             /* behaviour hash of the output (0: unknown) */
     uint8_t status;
     bool match, shape_match;
     uint32_t cells_right, cells_total;

@@ -499,6 +499,7 @@ static void sample_msg(enum msg_type t, struct msg *m)
         m->u.result.cells_total = 120;
         m->u.result.cpu_us = 1234567890123ull;
         m->u.result.wall_us = UINT64_MAX;
+        m->u.result.out_hash = 0xfedcba9876543210ULL;
         snprintf(m->u.result.text, sizeof m->u.result.text, "%s", "tuple index out of range");
         m->u.result.has_grid = true;
         m->u.result.out_h = 40;
@@ -587,6 +588,7 @@ static void msgs_equal(const struct msg *a, const struct msg *b)
         ck_assert_uint_eq(x->cells_total, y->cells_total);
         ck_assert_uint_eq(x->cpu_us, y->cpu_us);
         ck_assert_uint_eq(x->wall_us, y->wall_us);
+        ck_assert_uint_eq(x->out_hash, y->out_hash);
         ck_assert_str_eq(x->text, y->text);
         ck_assert_int_eq(x->has_grid, y->has_grid);
         if (x->has_grid) {

@@ -8,12 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "dsl/eval.h"
 #include "faults.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
+#include "score.h"
+#include "score_mix.h"
 #include "worker.h"
+
+/* Results of a job wait in the worker until RESULT_BATCH of them are ready or the oldest has
+ * waited RESULT_WAIT_US, then their grids are scored in one batch (score.h: on the GPU when the
+ * batch is large enough and a device is there) and they are sent. The wait bound keeps the
+ * master's view fresh: its hard deadline (soft limit + grace, from the last result) never sees
+ * more than RESULT_WAIT_US of delay, and a worker that dies loses at most that much finished work
+ * (the master re-runs it). */
+#define RESULT_BATCH 256
+#define RESULT_WAIT_US 20000
 
 struct wtask {
     bool loaded;
@@ -34,7 +47,22 @@ struct worker {
     struct eval_state *ev;
     uint8_t cells[PROTO_MAX_OUT_SIDE * PROTO_MAX_OUT_SIDE];
     char err[200];
+    /* results waiting to be scored and sent */
+    struct msg pending[RESULT_BATCH];
+    int32_t batch_index[RESULT_BATCH];  /* index in `batch`, or -1 when scored already */
+    uint32_t n_pending;
+    int64_t first_pending_us;
+    struct score_batch batch;
+    struct score_result scored[RESULT_BATCH];
+    char device[64];
 };
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int worker_fail(struct worker *w, const char *fmt, ...) BF_PRINTF(2, 3);
 static int worker_fail(struct worker *w, const char *fmt, ...)
@@ -65,7 +93,7 @@ static int worker_hello(struct worker *w)
     m.type = MSG_HELLO;
     m.u.hello.pid = (int32_t)getpid();
     m.u.hello.proto = PROTO_VERSION;
-    snprintf(m.u.hello.device, sizeof m.u.hello.device, "cpu");
+    snprintf(m.u.hello.device, sizeof m.u.hello.device, "%s", w->device);
     return worker_send(w, &m);
 }
 
@@ -137,9 +165,19 @@ static int worker_on_nodes(struct worker *w, const struct msg_nodes *m)
     return 0;
 }
 
-static void worker_fill_result(struct worker *w, const struct msg_job *job, const struct sample *smp,
-                               const struct eval_result *er, struct msg_result *r)
+/* A hash of an outcome that is not a grid (an error class, a non-grid value's repr). */
+static uint64_t outcome_hash(uint8_t status, const char *text)
 {
+    uint64_t h = score_mix64(0xba77fa12ULL + status);
+    for (const char *p = text; p && *p && *p != ':'; p++) h = score_mix64(h ^ (uint8_t)*p);
+    return h;
+}
+
+/* Fills what the evaluation says; a grid output goes into the scoring batch (batch_index). */
+static void worker_fill_result(struct worker *w, const struct msg_job *job, const struct sample *smp,
+                               const struct eval_result *er, struct msg_result *r, int32_t *batch_index)
+{
+    *batch_index = -1;
     switch (er->outcome) {
     case DSL_OK: r->status = ST_OK; break;
     case DSL_ERROR: r->status = ST_ERROR; break;
@@ -149,26 +187,59 @@ static void worker_fill_result(struct worker *w, const struct msg_job *job, cons
     }
     r->cpu_us = er->cpu_us;
     r->wall_us = er->wall_us;
+    if (smp->has_output) r->cells_total = (uint32_t)smp->output.h * smp->output.w;
     if (r->status != ST_OK) {
         snprintf(r->text, sizeof r->text, "%s", er->msg);
+        r->out_hash = outcome_hash(r->status, er->msg);
         return;
     }
+    uint16_t h, wd;
+    if (val_to_cells(er->value, w->cells, &h, &wd, PROTO_MAX_OUT_SIDE) &&
+        score_batch_add(&w->batch, &(struct score_grid){ h, wd, w->cells }) == 0) {
+        *batch_index = (int32_t)w->batch.n - 1;
+        return;
+    }
+    /* not a grid of 0..9 (or too large to send): scored here, never a match */
     if (smp->has_output)
         val_score(er->value, &smp->output, &r->match, &r->shape_match, &r->cells_right, &r->cells_total);
-    if (!job->want_output) return;
-    uint16_t h, wd;
-    if (val_to_cells(er->value, w->cells, &h, &wd, PROTO_MAX_OUT_SIDE)) {
-        r->has_grid = true;
-        r->out_h = h;
-        r->out_w = wd;
-        r->out_cells = w->cells;
-    } else {
-        struct strbuf sb = { NULL, 0, 0 };
-        val_repr(er->value, &sb);
-        snprintf(r->text, sizeof r->text, "%.*s", (int)(sb.len < sizeof r->text ? sb.len : sizeof r->text - 1),
-                 sb.p ? sb.p : "");
-        sb_release(&sb);
+    struct strbuf sb = { NULL, 0, 0 };
+    val_repr(er->value, &sb);
+    snprintf(r->text, sizeof r->text, "%.*s", (int)(sb.len < sizeof r->text ? sb.len : sizeof r->text - 1),
+             sb.p ? sb.p : "");
+    sb_release(&sb);
+    r->out_hash = outcome_hash(ST_OK, r->text);
+    if (!job->want_output) r->text[0] = 0;
+}
+
+/* Scores the batch and sends every pending result, in evaluation order. */
+static int worker_flush(struct worker *w, const struct msg_job *job, const struct sample *smp)
+{
+    if (w->n_pending == 0) return 0;
+    score_batch_run(&w->batch, w->scored, SCORE_AUTO);
+    int rc = 0;
+    for (uint32_t i = 0; i < w->n_pending && rc == 0; i++) {
+        struct msg_result *r = &w->pending[i].u.result;
+        int32_t k = w->batch_index[i];
+        if (k >= 0) {
+            const struct score_result *sr = &w->scored[k];
+            if (smp->has_output) {
+                r->match = sr->match;
+                r->shape_match = sr->shape_match;
+                r->cells_right = sr->cells_right;
+            }
+            r->out_hash = sr->hash;
+            if (job->want_output) {
+                r->has_grid = true;
+                r->out_h = w->batch.dims[2 * k];
+                r->out_w = w->batch.dims[2 * k + 1];
+                r->out_cells = w->batch.cells + w->batch.offset[k];
+            }
+        }
+        rc = worker_send(w, &w->pending[i]);
     }
+    w->n_pending = 0;
+    score_batch_clear(&w->batch);
+    return rc;
 }
 
 static int worker_on_job(struct worker *w, const struct msg_job *job)
@@ -185,23 +256,33 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
         if (!ref_ok(job->root[i], w->n_nodes))
             return worker_fail(w, "JOB %u: root of candidate %u is not in the DAG", job->job, job->cand[i]);
     const struct sample *smp = &t->samples[job->sample];
+    const struct grid *expected = &smp->output;
+    static const uint8_t no_cells[1];
+    score_batch_release(&w->batch);
+    score_batch_init(&w->batch, smp->has_output ? &(struct score_grid){ expected->h, expected->w, expected->cell }
+                                                : &(struct score_grid){ 0, 0, no_cells });
     eval_sample_begin(w->ev, w->nodes, w->n_nodes, &t->in, job->sample, (size_t)job->mem_mb << 20);
     int rc = 0;
     for (uint32_t i = 0; i < job->n && rc == 0; i++) {
-        struct msg m;
-        memset(&m, 0, sizeof m);
-        m.type = MSG_RESULT;
-        struct msg_result *r = &m.u.result;
+        struct msg *m = &w->pending[w->n_pending];
+        memset(m, 0, sizeof *m);
+        m->type = MSG_RESULT;
+        struct msg_result *r = &m->u.result;
         r->job = job->job;
         r->cand = job->cand[i];
+        w->batch_index[w->n_pending] = -1;
         if (!fault_on_eval(w->nodes, w->n_nodes, job->root[i], r)) {
             struct eval_result er;
             memset(&er, 0, sizeof er);
             eval_candidate(w->ev, job->root[i], job->limit_ms, &er);
-            worker_fill_result(w, job, smp, &er, r);
+            worker_fill_result(w, job, smp, &er, r, &w->batch_index[w->n_pending]);
         }
-        rc = worker_send(w, &m);
+        if (w->n_pending++ == 0) w->first_pending_us = now_us();
+        if (w->n_pending == RESULT_BATCH || now_us() - w->first_pending_us >= RESULT_WAIT_US)
+            rc = worker_flush(w, job, smp);
     }
+    if (rc == 0) rc = worker_flush(w, job, smp);
+    w->n_pending = 0;
     eval_sample_end(w->ev);
     if (rc < 0) return rc;
     struct msg d;
@@ -238,6 +319,7 @@ static void worker_release(struct worker *w)
     free(w->tasks);
     free(w->nodes);
     if (w->ev) eval_state_free(w->ev);
+    score_batch_release(&w->batch);
     frame_reader_release(&w->rd);
     msg_buf_release(&w->mb);
 }
@@ -259,6 +341,14 @@ int worker_serve(int in_fd, int out_fd)
     w.out_fd = out_fd;
     frame_reader_init(&w.rd, FRAME_MAX);
     fault_at_start();
+    const char *threshold = getenv("BF_GPU_THRESHOLD");
+    if (threshold && *threshold) score_gpu_threshold = (uint32_t)strtoul(threshold, NULL, 10);
+    if (score_gpu_available()) {
+        const char *visible = getenv("CUDA_VISIBLE_DEVICES");
+        snprintf(w.device, sizeof w.device, "cuda:%s %s", visible && *visible ? visible : "0", score_gpu_name());
+    } else {
+        snprintf(w.device, sizeof w.device, "cpu");
+    }
     w.ev = eval_state_new();
     int status = 0;
     if (!w.ev || worker_hello(&w) < 0) status = 1;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,45 @@ static uint64_t clock_us(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The soft time limit (perf: no syscalls per candidate in the common case). setitimer costs a
+ * syscall, so the timer is not armed and disarmed around every evaluation: the evaluation's
+ * deadline (CLOCK_MONOTONIC, us; 0 = no evaluation running) is published in `deadline_us`, and
+ * ITIMER_REAL is (re)armed only when it is not already due to fire by then. When it fires, the
+ * handler sets the interrupt flag if the deadline has passed, re-arms itself for the rest when
+ * a later deadline is current, and does nothing when no evaluation runs (a stray SIGALRM then
+ * arrives at most once per limit between evaluations; SA_RESTART restarts interrupted calls).
+ * So a candidate still sees its interrupt at its own deadline, as with one timer per call. */
+static _Atomic uint64_t deadline_us;    /* current evaluation's deadline, 0 = none */
+static _Atomic uint64_t timer_fire_us;  /* when the armed ITIMER_REAL fires, 0 = not armed */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "the SIGALRM handler needs lock-free 64-bit atomics");
+
+static void timer_set_us(uint64_t us)
+{
+    struct itimerval it;
+    memset(&it, 0, sizeof(it));
+    it.it_value.tv_sec = (time_t)(us / 1000000u);
+    it.it_value.tv_usec = (suseconds_t)(us % 1000000u);
+    if (us == 0)
+        it.it_value.tv_usec = 1; /* 0 would disarm */
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static void on_sigalrm(int sig)
 {
     (void)sig;
-    dsl_rt.interrupt = 1;
+    int saved_errno = errno;
+    atomic_store(&timer_fire_us, 0);
+    uint64_t d = atomic_load(&deadline_us);
+    if (d != 0) {
+        uint64_t now = clock_us(CLOCK_MONOTONIC);
+        if (now >= d) {
+            dsl_rt.interrupt = 1;
+        } else {
+            atomic_store(&timer_fire_us, d);
+            timer_set_us(d - now);
+        }
+    }
+    errno = saved_errno;
 }
 
 static bool timer_installed;
@@ -49,20 +85,35 @@ void eval_init(void)
     timer_installed = true;
 }
 
-static void timer_arm(uint32_t limit_ms)
+/* Starts the soft limit of an evaluation that began at `now` (CLOCK_MONOTONIC, us). */
+static void timer_arm(uint64_t now, uint32_t limit_ms)
 {
-    struct itimerval it;
-    memset(&it, 0, sizeof(it));
-    it.it_value.tv_sec = limit_ms / 1000;
-    it.it_value.tv_usec = (suseconds_t)(limit_ms % 1000) * 1000;
-    setitimer(ITIMER_REAL, &it, NULL);
+    uint64_t d = now + (uint64_t)limit_ms * 1000u;
+    atomic_store(&deadline_us, d); /* before looking at the timer: see on_sigalrm */
+    uint64_t f = atomic_load(&timer_fire_us);
+    if (f == 0 || f > d) {
+        atomic_store(&timer_fire_us, d);
+        timer_set_us(d - now);
+    }
 }
 
 static void timer_disarm(void)
 {
-    struct itimerval it;
-    memset(&it, 0, sizeof(it));
-    setitimer(ITIMER_REAL, &it, NULL);
+    atomic_store(&deadline_us, 0);
+}
+
+/* CPU time of the process (perf): CLOCK_PROCESS_CPUTIME_ID is a syscall, so each evaluation
+ * reads it once, at its end; its start is estimated from the previous end plus the wall time
+ * since (the caller's work between two evaluations counted as CPU time, so not charged to the
+ * candidate), and read for real when that gap is over CPU_GAP_US or after a timeout. */
+#define CPU_GAP_US 2000u
+static uint64_t last_cpu_end, last_wall_end;
+
+static uint64_t cpu_start(uint64_t wall_now)
+{
+    if (last_wall_end != 0 && wall_now >= last_wall_end && wall_now - last_wall_end <= CPU_GAP_US)
+        return last_cpu_end + (wall_now - last_wall_end);
+    return clock_us(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* ---------------------------------------------------------------- one protected evaluation */
@@ -88,14 +139,18 @@ void eval_call_protected(val (*fn)(void *ctx), void *ctx, uint32_t limit_ms, siz
     dsl_rt_clear();
     dsl_rt.mem_limit = mem_limit;
     dsl_rt.arena_cap = mem_limit != 0 ? dsl_rt.arena_used + mem_limit : 0;
-    uint64_t cpu0 = clock_us(CLOCK_PROCESS_CPUTIME_ID), wall0 = clock_us(CLOCK_MONOTONIC);
+    uint64_t wall0 = clock_us(CLOCK_MONOTONIC);
+    uint64_t cpu0 = cpu_start(wall0);
     if (limit_ms != 0)
-        timer_arm(limit_ms);
+        timer_arm(wall0, limit_ms);
     enum dsl_outcome outcome = dsl_protect(timed_body, &t);
     if (limit_ms != 0)
         timer_disarm();
-    out->cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    out->wall_us = clock_us(CLOCK_MONOTONIC) - wall0;
+    uint64_t cpu1 = clock_us(CLOCK_PROCESS_CPUTIME_ID), wall1 = clock_us(CLOCK_MONOTONIC);
+    out->cpu_us = cpu1 > cpu0 ? cpu1 - cpu0 : 0;
+    out->wall_us = wall1 - wall0;
+    last_cpu_end = cpu1;
+    last_wall_end = outcome == DSL_TIMEOUT ? 0 : wall1;
     dsl_rt.interrupt = 0;
     dsl_rt.arena_cap = 0;
     dsl_rt.depth = 0;

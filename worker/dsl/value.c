@@ -51,7 +51,65 @@ struct vtuple *tuple_new(uint32_t len)
     return t;
 }
 
-val tuple_pair(val a, val b)
+/* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_HI) and cells (c, (i, j)) for
+ * colours c in 0..9 and i, j in [0, CELL_SIDE) are process-wide singletons with their hashes
+ * precomputed, so building coordinates and cells allocates and hashes nothing. Tuples are
+ * immutable and nothing compares tuples by address except as a shortcut for equality (val_eq,
+ * set probes: CPython's identity shortcut), so sharing is unobservable. Bools are never
+ * interned: (True, 1) must keep its own repr. */
+#define PAIR_LO (-48)
+#define PAIR_HI 80
+#define PAIR_SPAN (PAIR_HI - PAIR_LO)
+#define CELL_SIDE 32
+#define CELL_COLOURS 10
+#define PAIR_STRIDE (sizeof(struct vtuple) + 2 * sizeof(val))
+static unsigned char *pair_pool;  /* PAIR_SPAN * PAIR_SPAN pairs, row-major by (i, j) */
+static unsigned char *cell_pool;  /* CELL_COLOURS * CELL_SIDE * CELL_SIDE cells */
+
+static void *static_alloc(size_t n);
+static int64_t tuple_hash(struct vtuple *t);
+
+static struct vtuple *pool_at(unsigned char *pool, size_t k)
+{
+    return (struct vtuple *)(void *)(pool + k * PAIR_STRIDE);
+}
+
+__attribute__((noinline)) static void intern_init(void)
+{
+    pair_pool = static_alloc((size_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE);
+    for (int i = 0; i < PAIR_SPAN; i++)
+        for (int j = 0; j < PAIR_SPAN; j++) {
+            struct vtuple *t = pool_at(pair_pool, (size_t)i * PAIR_SPAN + (size_t)j);
+            t->len = 2;
+            t->item[0] = v_int(i + PAIR_LO);
+            t->item[1] = v_int(j + PAIR_LO);
+            tuple_hash(t);
+        }
+    cell_pool = static_alloc((size_t)CELL_COLOURS * CELL_SIDE * CELL_SIDE * PAIR_STRIDE);
+    for (int c = 0; c < CELL_COLOURS; c++)
+        for (int i = 0; i < CELL_SIDE; i++)
+            for (int j = 0; j < CELL_SIDE; j++) {
+                struct vtuple *t = pool_at(cell_pool, ((size_t)c * CELL_SIDE + (size_t)i) * CELL_SIDE + (size_t)j);
+                t->len = 2;
+                t->item[0] = v_int(c);
+                t->item[1] = v_tuple(pool_at(pair_pool, (size_t)(i - PAIR_LO) * PAIR_SPAN + (size_t)(j - PAIR_LO)));
+                tuple_hash(t);
+            }
+}
+
+static inline bool pair_interned(int64_t a, int64_t b)
+{
+    return (uint64_t)(a - PAIR_LO) < PAIR_SPAN && (uint64_t)(b - PAIR_LO) < PAIR_SPAN;
+}
+
+static inline struct vtuple *pair_get(int64_t a, int64_t b)
+{
+    if (BF_UNLIKELY(pair_pool == NULL))
+        intern_init();
+    return pool_at(pair_pool, (size_t)(a - PAIR_LO) * PAIR_SPAN + (size_t)(b - PAIR_LO));
+}
+
+static val tuple_pair_alloc(val a, val b)
 {
     struct vtuple *t = tuple_new(2);
     t->item[0] = a;
@@ -59,9 +117,31 @@ val tuple_pair(val a, val b)
     return v_tuple(t);
 }
 
+val tuple_pair(val a, val b)
+{
+    if (a.kind == V_INT) {
+        if (b.kind == V_INT) {
+            if (pair_interned(a.u.i, b.u.i))
+                return v_tuple(pair_get(a.u.i, b.u.i));
+        } else if (b.kind == V_TUPLE && (uint64_t)a.u.i < CELL_COLOURS && pair_pool != NULL) {
+            /* (c, p) with p an interned pair of [0, CELL_SIDE)^2: an interned cell */
+            uintptr_t off = (uintptr_t)b.u.t - (uintptr_t)pair_pool;
+            if (off < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE) {
+                size_t k = off / PAIR_STRIDE;
+                size_t i = k / PAIR_SPAN - (size_t)(0 - PAIR_LO), j = k % PAIR_SPAN - (size_t)(0 - PAIR_LO);
+                if (i < CELL_SIDE && j < CELL_SIDE)
+                    return v_tuple(pool_at(cell_pool, ((size_t)a.u.i * CELL_SIDE + i) * CELL_SIDE + j));
+            }
+        }
+    }
+    return tuple_pair_alloc(a, b);
+}
+
 val tuple_ints(int64_t a, int64_t b)
 {
-    return tuple_pair(v_int(a), v_int(b));
+    if (pair_interned(a, b))
+        return v_tuple(pair_get(a, b));
+    return tuple_pair_alloc(v_int(a), v_int(b));
 }
 
 /* Process-wide singletons live in malloc'd memory: they outlive every arena. */
@@ -84,15 +164,32 @@ val tuple_empty(void)
 
 /* ---------------------------------------------------------------- hashes */
 
-static int64_t int_hash(int64_t v)
+static int64_t int_hash_big(int64_t v)
 {
-    if (BF_LIKELY(v >= -(int64_t)HASH_MODULUS + 1 && v < (int64_t)HASH_MODULUS))
-        return v == -1 ? -2 : v; /* |v| < 2^61 - 1: the value itself */
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     int64_t r = (int64_t)(mag % HASH_MODULUS);
     if (v < 0)
         r = -r;
     return r == -1 ? -2 : r;
+}
+
+static inline int64_t int_hash(int64_t v)
+{
+    if (BF_LIKELY(v >= -(int64_t)HASH_MODULUS + 1 && v < (int64_t)HASH_MODULUS))
+        return v == -1 ? -2 : v; /* |v| < 2^61 - 1: the value itself */
+    return int_hash_big(v);
+}
+
+static int64_t frozenset_hash(struct vset *s);
+
+/* val_hash with the common cases inline (perf): ints and tuples whose hash is cached. */
+static inline int64_t hash_of(val v)
+{
+    if (v.kind == V_INT || v.kind == V_BOOL)
+        return int_hash(v.u.i);
+    if (v.kind == V_TUPLE && v.u.t->hashed)
+        return v.u.t->hash;
+    return val_hash(v);
 }
 
 /* tuplehash of CPython 3.8+ (xxHash-based). */
@@ -105,7 +202,7 @@ static int64_t tuple_hash(struct vtuple *t)
         return t->hash;
     uint64_t acc = prime5;
     for (uint32_t i = 0; i < t->len; i++) {
-        uint64_t lane = (uint64_t)val_hash(t->item[i]);
+        uint64_t lane = (uint64_t)hash_of(t->item[i]);
         acc += lane * prime2;
         acc = (acc << 31) | (acc >> 33);
         acc *= prime1;
@@ -552,14 +649,11 @@ int64_t val_as_int(val v, const char *what)
 
 /* ---------------------------------------------------------------- the set table */
 
+/* Only the kind of an empty slot is ever read (perf: the hash and payload are left as they are). */
 static void set_table_clear(struct set_entry *table, int64_t size)
 {
-    for (int64_t i = 0; i < size; i++) {
-        table[i].hash = 0;
+    for (int64_t i = 0; i < size; i++)
         table[i].key.kind = V_EMPTY_SLOT;
-        table[i].key.pad_ = 0;
-        table[i].key.u.i = 0;
-    }
 }
 
 static void set_init(struct vset *s)
@@ -581,6 +675,13 @@ struct vset *set_new(void)
 }
 
 static bool slot_empty(const struct set_entry *e) { return e->key.kind == V_EMPTY_SLOT; }
+
+/* CPython's identity shortcut before ==: the same kind and payload (the same int, or the same
+ * tuple, set or function object) is equal. */
+static inline bool same_key(val a, val b)
+{
+    return a.kind == b.kind && a.u.i == b.u.i;
+}
 static bool slot_dummy(const struct set_entry *e) { return e->key.kind == V_DUMMY_SLOT; }
 
 /* set_insert_clean: key is known absent and the table has no dummies. */
@@ -648,7 +749,7 @@ void set_add_hashed(struct vset *s, val key, int64_t hash)
             if (slot_empty(e))
                 goto found_unused_or_dummy;
             if (e->hash == hash) {
-                if (val_eq(e->key, key))
+                if (same_key(e->key, key) || val_eq(e->key, key))
                     return; /* found active: the first inserted key is kept */
             } else if (slot_dummy(e)) {
                 freeslot = e; /* CPython 3.8-3.13 keep the last dummy seen */
@@ -676,7 +777,7 @@ found_unused_or_dummy:
 
 void set_add(struct vset *s, val key)
 {
-    set_add_hashed(s, key, val_hash(key));
+    set_add_hashed(s, key, hash_of(key));
 }
 
 /* set_lookkey: the entry holding key, or NULL. */
@@ -691,7 +792,7 @@ static struct set_entry *set_lookkey(const struct vset *s, val key, int64_t hash
         do {
             if (slot_empty(e))
                 return NULL;
-            if (e->hash == hash && val_eq(e->key, key))
+            if (e->hash == hash && (same_key(e->key, key) || val_eq(e->key, key)))
                 return e;
             e++;
         } while (probes--);
@@ -702,7 +803,7 @@ static struct set_entry *set_lookkey(const struct vset *s, val key, int64_t hash
 
 bool set_contains(const struct vset *s, val key)
 {
-    return set_lookkey(s, key, val_hash(key)) != NULL;
+    return set_lookkey(s, key, hash_of(key)) != NULL;
 }
 
 static void set_discard_hashed(struct vset *s, val key, int64_t hash)
@@ -718,7 +819,7 @@ static void set_discard_hashed(struct vset *s, val key, int64_t hash)
 
 void set_discard(struct vset *s, val key)
 {
-    set_discard_hashed(s, key, val_hash(key));
+    set_discard_hashed(s, key, hash_of(key));
 }
 
 bool set_next(const struct vset *s, int64_t *pos, val *item)
@@ -817,7 +918,7 @@ struct vset *set_and(const struct vset *a, val b)
     val item;
     val_iter_init(&it, b);
     while (val_iter_next(&it, &item)) {
-        int64_t h = val_hash(item);
+        int64_t h = hash_of(item);
         if (set_lookkey(a, item, h) != NULL)
             set_add_hashed(r, item, h);
     }
