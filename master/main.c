@@ -54,6 +54,9 @@ static void usage(FILE *f)
 {
     fputs("usage: battfarm score [options] PROGRAM_FILE_OR_DIR... --tasks TASK_FILE_OR_DIR...\n"
           "       battfarm report [options] PROGRAM_FILE_OR_DIR... --tasks TASK_FILE_OR_DIR...\n"
+          "       battfarm check PROGRAM_FILE_OR_DIR...        parse and statically check programs\n"
+          "       battfarm run PROGRAM_FILE TASK_FILE_OR_DIR... one program, grids side by side\n"
+          "                                                    (battfarm run --help)\n"
           "\n"
           "score: every candidate program on every demo and test sample of every task (or, with\n"
           "--own, each solve_<task> on its own task only), one worker process per GPU (per CPU core\n"
@@ -509,6 +512,41 @@ out:
     return status;
 }
 
+/* battfarm check: every definition parsed and statically checked, errors as file:line:col. */
+static int cmd_check(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: battfarm check PROGRAM_FILE_OR_DIR...\n");
+        return EXIT_USAGE;
+    }
+    struct pile pile = PILE_INIT;
+    if (pile_load(&pile, argv + 2, argc - 2, stdout) < 0) {
+        pile_release(&pile);
+        return EXIT_USAGE;
+    }
+    for (uint32_t i = 0; i < pile.n_invalid; i++) printf("%s\n", pile.invalid[i].why);
+    printf("%zu programs read: %u distinct valid, %u invalid, %zu rejected by the parser, %zu files unreadable\n",
+           pile.n_read, pile.n_valid, pile.n_invalid, pile.n_parse_errors, pile.n_unreadable);
+    int status = pile.n_invalid || pile.n_parse_errors || pile.n_unreadable ? EXIT_NOT_DONE : EXIT_ALL_DONE;
+    pile_release(&pile);
+    return status;
+}
+
+/* battfarm run: the worker's `run` command (the DSL lives in the worker, never in the master). */
+static int cmd_run(int argc, char **argv)
+{
+    struct cli c;
+    memset(&c, 0, sizeof c);
+    find_default_worker(&c);
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) die("out of memory");
+    args[0] = c.worker_buf; /* find_default_worker filled it */
+    for (int i = 1; i < argc; i++) args[i] = argv[i]; /* "run" and its arguments */
+    execv(c.farm.worker_path, args);
+    log_err("cannot run %s: %s", c.farm.worker_path, strerror(errno));
+    return EXIT_INTERNAL;
+}
+
 int main(int argc, char **argv)
 {
     log_init("M");
@@ -526,6 +564,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "score")) return cmd_score(argc, argv, true);
     if (!strcmp(argv[1], "report")) return cmd_score(argc, argv, false);
+    if (!strcmp(argv[1], "check")) return cmd_check(argc, argv);
+    if (!strcmp(argv[1], "run")) return cmd_run(argc, argv);
     fprintf(stderr, "battfarm: unknown command '%s' (battfarm --help for usage)\n", argv[1]);
     return EXIT_USAGE;
 }
