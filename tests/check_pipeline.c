@@ -38,6 +38,15 @@ static char *read_file(const char *name)
 }
 
 /* Runs `battfarm ARGS` in dir; stdout to out.txt, stderr to err.txt. Returns the exit status. */
+static int battfarm_raw(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd %s && %s/master/battfarm %s >out.txt 2>err.txt", dir, BF_BINARY_DIR, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The same for score and report, with two workers and no progress line. */
 static int battfarm(const char *args)
 {
     char cmd[2048];
@@ -161,12 +170,23 @@ START_TEST(test_predict)
 }
 END_TEST
 
+START_TEST(test_check_command)
+{
+    ck_assert_int_eq(battfarm_raw("check progs"), 1);
+    const char *out = read_file("out.txt");
+    ck_assert_msg(strstr(out, "progs/bad.py:2:9: fill takes 3 arguments, 2 given"), "%s", out);
+    ck_assert_msg(strstr(out, "4 programs read: 2 distinct valid, 1 invalid"), "%s", out);
+    ck_assert_int_eq(battfarm_raw("check progs/0d3d703e.py"), 0);
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
     ck_assert_int_eq(battfarm("score --tasks tasks"), 2);
     ck_assert_int_eq(battfarm("score progs --tasks tasks --gpus 1-x"), 2);
     ck_assert_int_eq(battfarm("report progs --tasks tasks --out nowhere"), 2);
-    ck_assert_int_eq(battfarm("frobnicate"), 2);
+    ck_assert_int_eq(battfarm_raw("frobnicate"), 2);
+    ck_assert_int_eq(battfarm_raw("check"), 2);
 }
 END_TEST
 
@@ -180,6 +200,7 @@ int main(void)
     tcase_add_test(tc, test_store_is_a_pile);
     tcase_add_test(tc, test_resume_adds_nothing);
     tcase_add_test(tc, test_predict);
+    tcase_add_test(tc, test_check_command);
     tcase_add_test(tc, test_usage_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
