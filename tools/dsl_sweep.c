@@ -48,7 +48,7 @@ static void usage(FILE *f)
           "  --full-repr    never abbreviate a repr (default: over 300 characters, the first 120, then\n"
           "                 '...#len=N,crc=XXXXXXXX' with the CRC-32 of the whole repr)\n"
           "  --messages     write errors as '!Class: message' (message cut at 100 characters)\n"
-          "  --quiet        at most 20 failing own tasks listed\n"
+          "  --quiet        list at most 20 programs that fail on their own task\n"
           "\n"
           "Exit status: 0, 1 when a file could not be read or parsed, 2 on bad usage.\n",
           f);
@@ -381,6 +381,20 @@ int main(int argc, char **argv)
         goto bad;
 
     int rc = 0;
+    FILE *dump = NULL, *times = NULL;
+    if ((dump_path && !(dump = fopen(dump_path, "w"))) || (times_path && !(times = fopen(times_path, "w")))) {
+        fprintf(stderr, "battfarm-dsl-sweep: %s: %s\n", dump && times_path ? times_path : dump_path,
+                strerror(errno));
+        if (dump)
+            fclose(dump);
+        free(prog_paths);
+        free(task_paths);
+        free(excl);
+        for (int i = 0; i < n_excl_bufs; i++)
+            free(excl_bufs[i]);
+        free(excl_bufs);
+        return 1;
+    }
 
     /* ---- programs */
     struct program_file *pfs = xmalloc((size_t)n_prog_paths * sizeof(*pfs));
@@ -426,15 +440,6 @@ int main(int argc, char **argv)
     if (task_set_load(&set, task_paths, n_task_paths, stderr) < 0 || set.n_rejected)
         rc = 1;
 
-    FILE *dump = NULL, *times = NULL;
-    if (dump_path && !(dump = fopen(dump_path, "w"))) {
-        fprintf(stderr, "battfarm-dsl-sweep: %s: %s\n", dump_path, strerror(errno));
-        return 1;
-    }
-    if (times_path && !(times = fopen(times_path, "w"))) {
-        fprintf(stderr, "battfarm-dsl-sweep: %s: %s\n", times_path, strerror(errno));
-        return 1;
-    }
 
     eval_init();
     struct eval_inputs *inputs = xmalloc((set.n ? set.n : 1) * sizeof(*inputs));
@@ -584,17 +589,15 @@ int main(int argc, char **argv)
     if (n_own) {
         printf("own-correct: %zu/%zu\n", n_own_ok, n_own);
         printf("own-failed:");
-        size_t shown = 0;
-        for (size_t k = 0; k < n_progs; k++) {
+        size_t shown = 0, n_bad = n_own - n_own_ok;
+        for (size_t k = 0; k < n_progs && (!quiet || shown < 20); k++) {
             if (own_pairs[k] == 0 || own_right[k] == own_pairs[k])
                 continue;
-            if (quiet && shown >= 20) {
-                printf(" ...");
-                break;
-            }
             printf(" %s(%u/%u)", progs[k].key, own_right[k], own_pairs[k]);
             shown++;
         }
+        if (shown < n_bad)
+            printf(" ... (%zu more)", n_bad - shown);
         printf("\n");
     }
 
@@ -657,5 +660,11 @@ int main(int argc, char **argv)
 
 bad:
     usage(stderr);
+    free(prog_paths);
+    free(task_paths);
+    free(excl);
+    for (int i = 0; i < n_excl_bufs; i++)
+        free(excl_bufs[i]);
+    free(excl_bufs);
     return 2;
 }

@@ -11,12 +11,16 @@
 #            folder, never into the repository), cross on the same NTASKS tasks
 # and diffs the dumps line by line (tools/parity_diff.py): calls, identical, differing (first 20:
 # key, CPython, ours), parity %. Time/memory-limit outcomes on either side are left out of parity
-# and counted separately.
+# and counted separately. Every differing call is then re-run in RECHECK_RUNS fresh CPython
+# processes (tools/py_recheck.py): calls whose CPython outcome changes from process to process
+# (frozensets of functions iterate in address order) are left out too, and counted separately.
+# Errors are dumped with their messages (--messages); two raising calls are at parity whatever
+# their exception classes (those differing are listed).
 #
 # Environment: BUILD (build folder, default build-parity), WORK (temporary folder, default a new
 # /tmp/battfarm-parity.XXXXXX, kept), SEED (0), PY_TIMEOUT (seconds per call for CPython, 10),
 # OUR_TIMEOUT_MS (ms per call for ours, 10000), WORKLOADS ("own cross mutants"), JOBS (2: the
-# two sides run concurrently; 1 runs them one after the other).
+# two sides run concurrently; 1 runs them one after the other), RECHECK_RUNS (6).
 set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
     echo "usage: tools/parity.sh ARC_DSL_DIR [NTASKS]" >&2
@@ -33,6 +37,7 @@ MUT_PROGRAMS=${MUT_PROGRAMS:-10}
 MUT_SOLVERS=${MUT_SOLVERS:-1}
 WORKLOADS=${WORKLOADS:-own cross mutants}
 JOBS=${JOBS:-2}
+RECHECK_RUNS=${RECHECK_RUNS:-6}
 DATA=$ROOT/data/arc-agi-1/training
 if [ ! -f "$A/dsl.py" ] || [ ! -f "$A/solvers.py" ]; then
     echo "parity.sh: no dsl.py/solvers.py in $A" >&2
@@ -65,22 +70,26 @@ run_both() {
     if [ "$JOBS" -ge 2 ]; then
         # shellcheck disable=SC2086
         ( python3 "$ROOT/tools/py_sweep.py" "$A" "$DATA" $own --programs $progs ${pytasks:+--tasks $pytasks} \
-            --timeout "$PY_TIMEOUT" --dump "$WORK/$name.py.dump" >"$WORK/$name.py.log" 2>&1 ) &
+            --timeout "$PY_TIMEOUT" --quiet --messages --dump "$WORK/$name.py.dump" >"$WORK/$name.py.log" 2>&1 ) &
         pypid=$!
     else
         # shellcheck disable=SC2086
         python3 "$ROOT/tools/py_sweep.py" "$A" "$DATA" $own --programs $progs ${pytasks:+--tasks $pytasks} \
-            --timeout "$PY_TIMEOUT" --dump "$WORK/$name.py.dump" >"$WORK/$name.py.log" 2>&1
+            --timeout "$PY_TIMEOUT" --quiet --messages --dump "$WORK/$name.py.dump" >"$WORK/$name.py.log" 2>&1
         pypid=
     fi
     # shellcheck disable=SC2086
-    "$SWEEP" $own --timeout "$OUR_TIMEOUT_MS" --dump "$WORK/$name.c.dump" $progs --tasks $ctasks \
+    "$SWEEP" $own --timeout "$OUR_TIMEOUT_MS" --quiet --messages --dump "$WORK/$name.c.dump" $progs --tasks $ctasks \
         >"$WORK/$name.c.log" 2>&1 || echo "   (battfarm-dsl-sweep exit status $?)"
     if [ -n "$pypid" ]; then wait "$pypid" || echo "   (py_sweep exit status $?)"; fi
     grep -E '^(calls:|own-correct|own-failed|calls equal)' "$WORK/$name.py.log" | sed 's/^/   CPython: /'
     grep -E '^(calls:|own-correct|own-failed|calls equal)' "$WORK/$name.c.log" | sed 's/^/   ours:    /'
+    python3 "$ROOT/tools/parity_diff.py" --quiet --all "$WORK/$name.diffs.tsv" "$WORK/$name.py.dump" "$WORK/$name.c.dump"
+    # shellcheck disable=SC2086
+    python3 "$ROOT/tools/py_recheck.py" "$A" "$DATA" "$WORK/$name.diffs.tsv" --programs $progs \
+        --runs "$RECHECK_RUNS" --timeout "$PY_TIMEOUT" --out "$WORK/$name.recheck.tsv"
     python3 "$ROOT/tools/parity_diff.py" --title "$name" --json "$WORK/$name.parity.json" \
-        --all "$WORK/$name.diffs.tsv" "$WORK/$name.py.dump" "$WORK/$name.c.dump"
+        --recheck "$WORK/$name.recheck.tsv" --all "$WORK/$name.diffs.tsv" "$WORK/$name.py.dump" "$WORK/$name.c.dump"
 }
 
 for w in $WORKLOADS; do
@@ -105,20 +114,21 @@ echo "== summary"
 python3 - "$WORK" $WORKLOADS <<'EOF'
 import json, os, sys
 work, names = sys.argv[1], sys.argv[2:]
-tot = {'calls': 0, 'compared': 0, 'identical': 0, 'both_raise_other_class': 0, 'differing': 0, 'limits': 0}
-print('%-9s %9s %9s %9s %9s %9s %9s' % ('workload', 'calls', 'limits', 'compared', 'identical', 'raise/raise', 'differing') + '  parity')
+tot = {'calls': 0, 'compared': 0, 'identical': 0, 'both_raise_other_class': 0, 'differing': 0, 'limits': 0,
+       'cpython_nondeterministic': 0}
+print('%-9s %9s %9s %9s %9s %9s %11s %9s' % ('workload', 'calls', 'limits', 'py-nondet', 'compared', 'identical', 'raise/raise', 'differing') + '  parity')
 for n in names:
     p = os.path.join(work, n + '.parity.json')
     if not os.path.exists(p):
         continue
     j = json.load(open(p))
     lim = sum(j['limits'].values())
-    print('%-9s %9d %9d %9d %9d %11d %9d  %.4f%%' % (n, j['calls'], lim, j['compared'], j['identical'],
-          j['both_raise_other_class'], j['differing'], j['parity_pct']))
-    for k in ('calls', 'compared', 'identical', 'both_raise_other_class', 'differing'):
+    print('%-9s %9d %9d %9d %9d %9d %11d %9d  %.4f%%' % (n, j['calls'], lim, j['cpython_nondeterministic'], j['compared'],
+          j['identical'], j['both_raise_other_class'], j['differing'], j['parity_pct']))
+    for k in ('calls', 'compared', 'identical', 'both_raise_other_class', 'differing', 'cpython_nondeterministic'):
         tot[k] += j[k]
     tot['limits'] += lim
 c = tot['compared']
-print('%-9s %9d %9d %9d %9d %11d %9d  %.4f%%' % ('all', tot['calls'], tot['limits'], c, tot['identical'],
+print('%-9s %9d %9d %9d %9d %9d %11d %9d  %.4f%%' % ('all', tot['calls'], tot['limits'], tot['cpython_nondeterministic'], c, tot['identical'],
       tot['both_raise_other_class'], tot['differing'], 100.0 * (c - tot['differing']) / c if c else 100.0))
 EOF

@@ -14,7 +14,8 @@ class may differ: scoring only sees that the call failed; such calls are counted
 Differences are classified:
   value        both returned, different repr;
                'order only' when the two reprs evaluate to equal Python values (the same
-               frozensets, iterated in another order) and not abbreviated
+               frozensets, iterated in another order) and not abbreviated;
+               'holds a function' when a visible part of either repr shows a function value
   py-raises    CPython raised, ours returned
   ours-raises  ours raised, CPython returned
   invalid      ours rejected the program statically (!invalid)
@@ -23,6 +24,7 @@ percentage, and the differences per class and per program.
 """
 import argparse
 import json
+import os
 import sys
 
 LIMITS = ('!timeout', '!memout', '!memout(repr)')
@@ -61,9 +63,18 @@ def main():
     ap.add_argument('--show', type=int, default=20)
     ap.add_argument('--json')
     ap.add_argument('--all', help='write every difference to this file')
+    ap.add_argument('--recheck', help='tools/py_recheck.py --out file: calls CPython gives different outcomes for')
+    ap.add_argument('--quiet', action='store_true', help='no output (with --all/--json)')
     args = ap.parse_args()
 
     py, ours = load(args.py_dump), load(args.ours_dump)
+    nondet = set()
+    if args.recheck:
+        for line in open(args.recheck):
+            p = line.rstrip('\n').split('\t')
+            if len(p) >= 5 and int(p[3]) > 1:
+                nondet.add((p[0], p[1], p[2]))
+    n_nondet = 0
     keys = sorted(set(py) | set(ours))
     only_py = [k for k in keys if k not in ours]
     only_ours = [k for k in keys if k not in py]
@@ -91,6 +102,9 @@ def main():
         if a == b:
             identical += 1
             continue
+        if k in nondet:
+            n_nondet += 1
+            continue
         if b == '!invalid':
             cls = 'invalid'
         elif ra and rb:
@@ -106,12 +120,20 @@ def main():
             cls = 'ours-raises'
         else:
             va, vb = py_value(a), py_value(b)
-            cls = 'value (order only)' if va is not None and vb is not None and va == vb else 'value'
+            if va is not None and vb is not None and va == vb:
+                cls = 'value (order only)'
+            elif '<function' in a or '<function' in b:
+                cls = 'value (holds a function: CPython orders functions by address)'
+            else:
+                cls = 'value'
         diffs.append((k, a, b, cls))
 
-    compared = n - limit_py - limit_ours - limit_both
+    compared = n - limit_py - limit_ours - limit_both - n_nondet
     at_parity = identical + both_raise_other
     pct = 100.0 * at_parity / compared if compared else 100.0
+    strict = 100.0 * at_parity / (compared + n_nondet) if compared + n_nondet else 100.0
+    if args.quiet:
+        sys.stdout = open(os.devnull, 'w')
     print('== %s' % args.title)
     print('calls: %d (CPython dump %d lines, ours %d; only in CPython %d, only in ours %d)'
           % (n, len(py), len(ours), len(only_py), len(only_ours)))
@@ -119,7 +141,10 @@ def main():
           % (limit_py + limit_ours + limit_both, limit_py, limit_ours, limit_both))
     print('compared: %d  identical: %d  both raise, different class: %d  differing: %d'
           % (compared, identical, both_raise_other, len(diffs)))
-    print('parity: %.4f%%' % pct)
+    if args.recheck:
+        print('left out as CPython-nondeterministic (different outcomes in fresh CPython processes): %d' % n_nondet)
+    print('parity: %.4f%%' % pct + ('  (counting the nondeterministic calls as differences: %.4f%%)' % strict
+                                    if n_nondet else ''))
     if exc_pairs:
         print('both raise, different class (CPython -> ours: calls, first example):')
         for pair, (cnt, k, ea, eb) in sorted(exc_pairs.items(), key=lambda kv: -kv[1][0]):
@@ -152,7 +177,7 @@ def main():
             json.dump({'title': args.title, 'calls': n, 'compared': compared, 'identical': identical,
                        'both_raise_other_class': both_raise_other, 'differing': len(diffs),
                        'limits': {'py': limit_py, 'ours': limit_ours, 'both': limit_both},
-                       'parity_pct': pct, 'by_class': by_cls,
+                       'cpython_nondeterministic': n_nondet, 'parity_pct': pct, 'parity_strict_pct': strict, 'by_class': by_cls,
                        'only_py': len(only_py), 'only_ours': len(only_ours)}, f, indent=1)
     return 0
 

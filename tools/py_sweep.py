@@ -325,7 +325,7 @@ def main():
         print('own-correct: %d/%d' % (len(ok), len(owned)))
         bad = ['%s(%d/%d)' % (progs[k][0], own_right[k], own_pairs[k]) for k in owned if own_right[k] != own_pairs[k]]
         if args.quiet and len(bad) > 20:
-            bad = bad[:20] + ['...']
+            bad = bad[:20] + ['... (%d more)' % (len(bad) - 20)]
         print('own-failed:' + ''.join(' ' + b for b in bad))
     print_dist('per call, all', [c[4] for c in calls])
     print_dist('per call, returned', [c[4] for c in calls if c[3] == 'ok'])

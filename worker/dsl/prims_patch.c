@@ -1243,8 +1243,12 @@ val prim_connect(const val *a)
 val prim_shoot(const val *a)
 {
     val start = a[0], direction = a[1];
-    val ti = py_add(val_index(start, 0), py_mul_int(42, val_index(direction, 0)));
-    val tj = py_add(val_index(start, 1), py_mul_int(42, val_index(direction, 1)));
+    /* Python evaluates start[0] before 42 * direction[0]: which error wins depends on it, so
+     * every operand gets its own statement (C leaves argument order unspecified). */
+    val s0 = val_index(start, 0);
+    val ti = py_add(s0, py_mul_int(42, val_index(direction, 0)));
+    val s1 = val_index(start, 1);
+    val tj = py_add(s1, py_mul_int(42, val_index(direction, 1)));
     val args[2] = { start, tuple_pair(ti, tj) };
     return prim_connect(args);
 }
