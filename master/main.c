@@ -74,7 +74,8 @@ static void usage(FILE *f)
           "                   over them round robin (CUDA_VISIBLE_DEVICES set per worker)\n"
           "  --own            each solve_<task> only on its own task\n"
           "  --timeout MS     soft limit per candidate and sample, in the worker (default 1000)\n"
-          "  --grace MS       hard deadline = timeout + grace, in the master (default 2000)\n"
+          "  --grace MS       hard deadline = timeout + grace, in the master (default 2000,\n"
+          "                   at least 100: workers hold results back up to 20 ms to batch them)\n"
           "  --mem MB         memory cap per evaluation (default 1024)\n"
           "  --worker-mem MB  address-space cap per worker process (default: the worker's)\n"
           "  --batch N        candidates per job (default: chosen from the size of the sweep)\n"
@@ -189,7 +190,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
         else if (!strcmp(a, "--report")) c->report = true;
         else if (opt_is(a, "--top")) c->top = parse_u32(a, opt_value(argc, argv, &i, a, "--top"), 1, 64);
         else if (opt_is(a, "--timeout")) c->farm.timeout_ms = parse_u32(a, opt_value(argc, argv, &i, a, "--timeout"), 1, 86400000);
-        else if (opt_is(a, "--grace")) c->farm.grace_ms = parse_u32(a, opt_value(argc, argv, &i, a, "--grace"), 0, 86400000);
+        else if (opt_is(a, "--grace")) c->farm.grace_ms = parse_u32(a, opt_value(argc, argv, &i, a, "--grace"), 100, 86400000);
         else if (opt_is(a, "--mem")) c->farm.mem_mb = parse_u32(a, opt_value(argc, argv, &i, a, "--mem"), 1, 1u << 20);
         else if (opt_is(a, "--worker-mem")) c->farm.worker_mem_mb = parse_u32(a, opt_value(argc, argv, &i, a, "--worker-mem"), 16, 1u << 24);
         else if (opt_is(a, "--batch")) c->farm.batch = parse_u32(a, opt_value(argc, argv, &i, a, "--batch"), 1, PROTO_MAX_CANDS);

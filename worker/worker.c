@@ -20,11 +20,12 @@
 #include "worker.h"
 
 /* Results of a job wait in the worker until RESULT_BATCH of them are ready or the oldest has
- * waited RESULT_WAIT_US, then their grids are scored in one batch (score.h: on the GPU when the
- * batch is large enough and a device is there) and they are sent. The wait bound keeps the
- * master's view fresh: its hard deadline (soft limit + grace, from the last result) never sees
- * more than RESULT_WAIT_US of delay, and a worker that dies loses at most that much finished work
- * (the master re-runs it). */
+ * waited RESULT_WAIT_US, or one took RESULT_WAIT_US itself; then their grids are scored in one
+ * batch (score.h: on the GPU when the batch is large enough and a device is there) and they are
+ * sent. So between two sends the worker runs at most RESULT_WAIT_US of fast evaluations plus one
+ * slow one: the master's hard deadline (soft limit + grace, from the last result) is safe for any
+ * grace above RESULT_WAIT_US, and a worker that dies loses at most that much finished work (the
+ * master re-runs it, one candidate per job). */
 #define RESULT_BATCH 256
 #define RESULT_WAIT_US 20000
 
@@ -271,14 +272,18 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
         r->job = job->job;
         r->cand = job->cand[i];
         w->batch_index[w->n_pending] = -1;
+        bool slow = false;
         if (!fault_on_eval(w->nodes, w->n_nodes, job->root[i], r)) {
             struct eval_result er;
             memset(&er, 0, sizeof er);
             eval_candidate(w->ev, job->root[i], job->limit_ms, &er);
             worker_fill_result(w, job, smp, &er, r, &w->batch_index[w->n_pending]);
+            slow = er.wall_us >= RESULT_WAIT_US;
         }
         if (w->n_pending++ == 0) w->first_pending_us = now_us();
-        if (w->n_pending == RESULT_BATCH || now_us() - w->first_pending_us >= RESULT_WAIT_US)
+        /* a slow candidate is sent at once: so at most one slow evaluation ever runs while
+         * results wait, and the master's silence stays under soft limit + RESULT_WAIT_US */
+        if (slow || w->n_pending == RESULT_BATCH || now_us() - w->first_pending_us >= RESULT_WAIT_US)
             rc = worker_flush(w, job, smp);
     }
     if (rc == 0) rc = worker_flush(w, job, smp);
