@@ -82,7 +82,8 @@ struct farm {
     struct job *next_fresh;   /* the generator's next job, made ahead (NULL: exhausted) */
     uint32_t cur_task, cur_sample, cur_cand;
     bool gen_exhausted;
-    uint32_t batch;
+    uint32_t batch;           /* largest job (candidates) */
+    uint64_t generated;       /* units put into fresh jobs so far (guided job sizes) */
     uint32_t next_job_id;
     uint32_t *need_nodes;     /* per candidate: DAG prefix length its root needs */
 

@@ -51,6 +51,19 @@ static uint32_t task_samples(const struct farm *f, uint32_t t)
     return (uint32_t)task->n_demo + task->n_test;
 }
 
+/* Guided self-scheduling: jobs shrink as the work left shrinks (a quarter of each worker's
+ * share, at least GUIDED_MIN), so the last jobs are short and no worker idles at the end while
+ * another finishes a long batch. --batch fixes the size. */
+#define GUIDED_MIN 8
+static uint32_t sched_guided_size(const struct farm *f)
+{
+    if (f->cfg->batch) return f->batch;
+    uint64_t left = f->st->total > f->generated ? f->st->total - f->generated : 0;
+    uint64_t size = left / ((uint64_t)f->n_slots * 4);
+    if (size < GUIDED_MIN) size = GUIDED_MIN;
+    return size < f->batch ? (uint32_t)size : f->batch;
+}
+
 /* The generator: the next batch of not-done candidates of the current (task, sample). */
 static struct job *sched_generate(struct farm *f)
 {
@@ -67,12 +80,14 @@ static struct job *sched_generate(struct farm *f)
             f->cur_cand = 0;
             continue;
         }
-        struct job *j = job_new(f, f->cur_task, f->cur_sample, 1, f->batch);
-        while (f->cur_cand < p->n_cands && j->n < f->batch) {
+        uint32_t size = sched_guided_size(f);
+        struct job *j = job_new(f, f->cur_task, f->cur_sample, 1, size);
+        while (f->cur_cand < p->n_cands && j->n < size) {
             uint32_t c = f->cur_cand++;
             if (p->is_done && p->is_done(p->done_ctx, f->cur_task, f->cur_sample, c)) continue;
             j->cand[j->n++] = c;
         }
+        f->generated += j->n;
         if (j->n) return j;
         job_free(j);
     }
