@@ -17,6 +17,11 @@ struct dsl_arena *dsl_arena_new(void);
 void dsl_arena_free(struct dsl_arena *a);
 void dsl_arena_reset(struct dsl_arena *a);          /* everything allocated from it is gone */
 size_t dsl_arena_bytes(const struct dsl_arena *a);  /* bytes handed out since the last reset */
+/* Bumped whenever memory handed out by dsl_alloc may become invalid or belong to another arena
+ * than the current one (any reset, free or switch): caches of garbage arena memory (value.c
+ * recycles the tables that set resizes leave behind) are valid only within one generation. */
+extern uint64_t dsl_arena_generation;
+
 /* Makes a the current arena (NULL = the default one) and returns the previous one. */
 struct dsl_arena *dsl_arena_use(struct dsl_arena *a);
 struct dsl_arena *dsl_arena_default(void);

@@ -102,18 +102,22 @@ static void timer_disarm(void)
     atomic_store(&deadline_us, 0);
 }
 
-/* CPU time of the process (perf): CLOCK_PROCESS_CPUTIME_ID is a syscall, so each evaluation
- * reads it once, at its end; its start is estimated from the previous end plus the wall time
- * since (the caller's work between two evaluations counted as CPU time, so not charged to the
- * candidate), and read for real when that gap is over CPU_GAP_US or after a timeout. */
-#define CPU_GAP_US 2000u
-static uint64_t last_cpu_end, last_wall_end;
+/* CPU time of the process (perf). CLOCK_PROCESS_CPUTIME_ID is a syscall (about 1 us here, as
+ * much as a whole small evaluation), so it is read at most once per CPU_RESYNC_US of wall time:
+ * in between, the CPU clock is taken to advance with the wall clock (CLOCK_MONOTONIC, vDSO).
+ * An evaluation's cpu_us is then exact up to the time the process spent preempted within the
+ * last CPU_RESYNC_US before its start and its end (a long evaluation resyncs at its end), and
+ * never exceeds its wall_us. CPU_RESYNC_US 0 reads the real clock every time. */
+#define CPU_RESYNC_US 2000u
+static uint64_t cpu_base, wall_base; /* a real CPU reading and the wall time it was taken at */
 
-static uint64_t cpu_start(uint64_t wall_now)
+static uint64_t cpu_now(uint64_t wall_now)
 {
-    if (last_wall_end != 0 && wall_now >= last_wall_end && wall_now - last_wall_end <= CPU_GAP_US)
-        return last_cpu_end + (wall_now - last_wall_end);
-    return clock_us(CLOCK_PROCESS_CPUTIME_ID);
+    if (wall_base == 0 || wall_now < wall_base || wall_now - wall_base >= CPU_RESYNC_US) {
+        cpu_base = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+        wall_base = wall_now;
+    }
+    return cpu_base + (wall_now - wall_base);
 }
 
 /* ---------------------------------------------------------------- one protected evaluation */
@@ -140,17 +144,17 @@ void eval_call_protected(val (*fn)(void *ctx), void *ctx, uint32_t limit_ms, siz
     dsl_rt.mem_limit = mem_limit;
     dsl_rt.arena_cap = mem_limit != 0 ? dsl_rt.arena_used + mem_limit : 0;
     uint64_t wall0 = clock_us(CLOCK_MONOTONIC);
-    uint64_t cpu0 = cpu_start(wall0);
+    uint64_t cpu0 = cpu_now(wall0);
     if (limit_ms != 0)
         timer_arm(wall0, limit_ms);
     enum dsl_outcome outcome = dsl_protect(timed_body, &t);
     if (limit_ms != 0)
         timer_disarm();
-    uint64_t cpu1 = clock_us(CLOCK_PROCESS_CPUTIME_ID), wall1 = clock_us(CLOCK_MONOTONIC);
-    out->cpu_us = cpu1 > cpu0 ? cpu1 - cpu0 : 0;
+    uint64_t wall1 = clock_us(CLOCK_MONOTONIC), cpu1 = cpu_now(wall1);
     out->wall_us = wall1 - wall0;
-    last_cpu_end = cpu1;
-    last_wall_end = outcome == DSL_TIMEOUT ? 0 : wall1;
+    out->cpu_us = cpu1 > cpu0 ? cpu1 - cpu0 : 0;
+    if (out->cpu_us > out->wall_us)
+        out->cpu_us = out->wall_us;
     dsl_rt.interrupt = 0;
     dsl_rt.arena_cap = 0;
     dsl_rt.depth = 0;
@@ -514,6 +518,8 @@ static val program_body(void *ctx)
 }
 
 static struct dsl_arena *program_arena;
+static val *program_vals;
+static uint32_t program_vals_cap;
 
 void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
                   struct eval_result *out)
@@ -530,9 +536,12 @@ void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_m
     dsl_arena_reset(program_arena);
     struct dsl_arena *prev = dsl_arena_use(program_arena);
     dsl_rt.next_func_id = 0;
-    struct program_run r = { p, I, S, C, xrealloc(NULL, (size_t)p->n * sizeof(val)) };
+    if (p->n > program_vals_cap) { /* kept between calls (perf: no malloc per call) */
+        program_vals = xrealloc(program_vals, (size_t)p->n * sizeof(val));
+        program_vals_cap = p->n;
+    }
+    struct program_run r = { p, I, S, C, program_vals };
     eval_call_protected(program_body, &r, limit_ms, mem_limit, out);
-    free(r.vals);
     dsl_arena_use(prev);
 }
 

@@ -526,6 +526,19 @@ val prim_merge(const val *a)
     uint64_t steps = 0;
     val_iter_init(&outer, containers);
     while (val_iter_next(&outer, &c)) {
+        if (out.to_set && c.kind == V_SET) {
+            /* perf: the same adds in the same (slot) order, with the hashes the inner set
+             * already stores (an entry's hash is hash(key)), so keys are not dereferenced */
+            const struct vset *in = c.u.s;
+            for (int64_t k = 0; k <= in->mask; k++) {
+                const struct set_entry *e = &in->table[k];
+                if (e->key.kind == V_EMPTY_SLOT || e->key.kind == V_DUMMY_SLOT)
+                    continue;
+                tick_every(++steps);
+                set_add_hashed(out.s, e->key, e->hash);
+            }
+            continue;
+        }
         struct val_iter inner;
         val item;
         val_iter_init(&inner, c);
@@ -659,6 +672,19 @@ static void sfilter_body(void *ctx)
     struct map_job *job = ctx;
     struct collector out;
     collector_init_like(&out, job->container, (uint64_t)val_len(job->container));
+    if (out.to_set) {
+        /* perf: slot order as set iteration, adding with the hash the entry stores */
+        const struct vset *in = job->container.u.s;
+        for (int64_t k = 0; k <= in->mask; k++) {
+            const struct set_entry *e = &in->table[k];
+            if (e->key.kind == V_EMPTY_SLOT || e->key.kind == V_DUMMY_SLOT)
+                continue;
+            if (val_truthy(fn_call1(job->function, e->key)))
+                set_add_hashed(out.s, e->key, e->hash);
+        }
+        job->result = collector_finish(&out);
+        return;
+    }
     struct val_iter it;
     val item;
     val_iter_init(&it, job->container);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "dsl.h"
 
 #define LINEAR_PROBES 9
@@ -109,7 +110,7 @@ static inline struct vtuple *pair_get(int64_t a, int64_t b)
     return pool_at(pair_pool, (size_t)(a - PAIR_LO) * PAIR_SPAN + (size_t)(b - PAIR_LO));
 }
 
-static val tuple_pair_alloc(val a, val b)
+__attribute__((noinline)) static val tuple_pair_alloc(val a, val b)
 {
     struct vtuple *t = tuple_new(2);
     t->item[0] = a;
@@ -125,10 +126,9 @@ val tuple_pair(val a, val b)
                 return v_tuple(pair_get(a.u.i, b.u.i));
         } else if (b.kind == V_TUPLE && (uint64_t)a.u.i < CELL_COLOURS && pair_pool != NULL) {
             /* (c, p) with p an interned pair of [0, CELL_SIDE)^2: an interned cell */
-            uintptr_t off = (uintptr_t)b.u.t - (uintptr_t)pair_pool;
-            if (off < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE) {
-                size_t k = off / PAIR_STRIDE;
-                size_t i = k / PAIR_SPAN - (size_t)(0 - PAIR_LO), j = k % PAIR_SPAN - (size_t)(0 - PAIR_LO);
+            const struct vtuple *p = b.u.t;
+            if ((uintptr_t)p - (uintptr_t)pair_pool < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE) {
+                uint64_t i = (uint64_t)p->item[0].u.i, j = (uint64_t)p->item[1].u.i;
                 if (i < CELL_SIDE && j < CELL_SIDE)
                     return v_tuple(pool_at(cell_pool, ((size_t)a.u.i * CELL_SIDE + i) * CELL_SIDE + j));
             }
@@ -227,7 +227,7 @@ static int64_t frozenset_hash(struct vset *s)
     uint64_t h = 0;
     for (int64_t i = 0; i <= s->mask; i++) {
         const struct set_entry *e = &s->table[i];
-        if (e->key.kind != V_EMPTY_SLOT && e->key.kind != V_DUMMY_SLOT)
+        if (e->key.kind < V_EMPTY_SLOT)
             h ^= shuffle_bits((uint64_t)e->hash);
     }
     h ^= ((uint64_t)s->used + 1) * 1927868237ULL;
@@ -256,15 +256,19 @@ int64_t val_hash(val v)
 
 /* ---------------------------------------------------------------- equality */
 
+static struct set_entry *set_lookkey(const struct vset *s, val key, int64_t hash);
+
+/* a <= b: every entry of a found in b, looked up with the hash a's entry stores (perf: the
+ * keys are not dereferenced to hash them again; an entry's hash is hash(key)). */
 static bool set_is_subset(const struct vset *a, const struct vset *b)
 {
     if (a->used > b->used)
         return false;
-    int64_t pos = 0;
-    val item;
-    while (set_next(a, &pos, &item))
-        if (!set_contains(b, item))
+    for (int64_t k = 0; k <= a->mask; k++) {
+        const struct set_entry *e = &a->table[k];
+        if (e->key.kind < V_EMPTY_SLOT && set_lookkey(b, e->key, e->hash) == NULL)
             return false;
+    }
     return true;
 }
 
@@ -649,7 +653,8 @@ int64_t val_as_int(val v, const char *what)
 
 /* ---------------------------------------------------------------- the set table */
 
-/* Only the kind of an empty slot is ever read (perf: the hash and payload are left as they are). */
+/* Only the kind of an empty slot is ever read (perf: the hash and payload are left as they
+ * are). Only this file looks inside set tables. */
 static void set_table_clear(struct set_entry *table, int64_t size)
 {
     for (int64_t i = 0; i < size; i++)
@@ -683,9 +688,11 @@ static inline bool same_key(val a, val b)
     return a.kind == b.kind && a.u.i == b.u.i;
 }
 static bool slot_dummy(const struct set_entry *e) { return e->key.kind == V_DUMMY_SLOT; }
+/* Neither empty nor dummy: one compare, as V_EMPTY_SLOT and V_DUMMY_SLOT are above every kind. */
+static inline bool slot_active(const struct set_entry *e) { return e->key.kind < V_EMPTY_SLOT; }
 
 /* set_insert_clean: key is known absent and the table has no dummies. */
-static void set_insert_clean(struct set_entry *table, uint64_t mask, val key, int64_t hash)
+static inline void set_insert_clean(struct set_entry *table, uint64_t mask, val key, int64_t hash)
 {
     uint64_t perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
@@ -711,7 +718,44 @@ found:
 
 /* set_table_resize: a table of the smallest power of two above minused; active entries are
  * re-inserted in old slot order. */
-static void set_table_resize(struct vset *s, int64_t minused)
+/* Recycled tables (perf): the table a resize leaves behind belonged to that set alone and is
+ * garbage; the next resize to the same size reuses it while it is still in cache, instead of
+ * fresh arena memory (clearing a fresh table was half the cost of resizing). Per power-of-two
+ * size, a list linked through the first entry; valid only within one arena generation. */
+#define RECYCLE_CLASSES 48
+static struct set_entry *recycled[RECYCLE_CLASSES];
+static uint64_t recycled_generation;
+
+static int size_class(int64_t size)
+{
+    return __builtin_ctzll((unsigned long long)size);
+}
+
+static void table_recycle(struct set_entry *table, int64_t size)
+{
+    if (recycled_generation != dsl_arena_generation) {
+        memset(recycled, 0, sizeof(recycled));
+        recycled_generation = dsl_arena_generation;
+    }
+    int c = size_class(size);
+    if (c >= RECYCLE_CLASSES)
+        return;
+    table[0].key.u.s = (struct vset *)(void *)recycled[c]; /* the link */
+    recycled[c] = table;
+}
+
+static struct set_entry *table_alloc(int64_t size)
+{
+    int c = size_class(size);
+    if (recycled_generation == dsl_arena_generation && c < RECYCLE_CLASSES && recycled[c] != NULL) {
+        struct set_entry *t = recycled[c];
+        recycled[c] = (struct set_entry *)(void *)t[0].key.u.s;
+        return t;
+    }
+    return dsl_alloc((size_t)size * sizeof(struct set_entry));
+}
+
+__attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t minused)
 {
     int64_t newsize = SET_MINSIZE;
     while (newsize <= minused)
@@ -720,30 +764,34 @@ static void set_table_resize(struct vset *s, int64_t minused)
         return; /* CPython: cannot get any smaller and nothing to clean */
     struct set_entry *old = s->table;
     int64_t oldsize = s->mask + 1;
+    struct set_entry small_copy[SET_MINSIZE];
     if (old == s->smalltable) { /* keep the old entries while the new table is filled */
-        old = dsl_alloc(sizeof(s->smalltable));
-        memcpy(old, s->smalltable, sizeof(s->smalltable));
+        memcpy(small_copy, s->smalltable, sizeof(s->smalltable));
+        old = small_copy;
     }
-    struct set_entry *table = newsize == SET_MINSIZE ? s->smalltable
-                                                     : dsl_alloc((size_t)newsize * sizeof(struct set_entry));
+    struct set_entry *table = newsize == SET_MINSIZE ? s->smalltable : table_alloc(newsize);
     set_table_clear(table, newsize);
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
     for (int64_t k = 0; k < oldsize; k++)
-        if (!slot_empty(&old[k]) && !slot_dummy(&old[k]))
+        if (slot_active(&old[k]))
             set_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
+    if (old != small_copy)
+        table_recycle(old, oldsize);
     DSL_TICK();
 }
 
-void set_add_hashed(struct vset *s, val key, int64_t hash)
+/* set_add_entry (inlined into the hot callers: perf). */
+static inline void set_add_entry(struct vset *s, val key, int64_t hash)
 {
     uint64_t mask = (uint64_t)s->mask;
     uint64_t i = (uint64_t)hash & mask;
     uint64_t perturb = (uint64_t)hash;
+    struct set_entry *const table = s->table;
     struct set_entry *freeslot = NULL, *e;
     for (;;) {
-        e = &s->table[i];
+        e = &table[i];
         int probes = (i + LINEAR_PROBES <= mask) ? LINEAR_PROBES : 0;
         do {
             if (slot_empty(e))
@@ -775,9 +823,14 @@ found_unused_or_dummy:
     set_table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
 }
 
+void set_add_hashed(struct vset *s, val key, int64_t hash)
+{
+    set_add_entry(s, key, hash);
+}
+
 void set_add(struct vset *s, val key)
 {
-    set_add_hashed(s, key, hash_of(key));
+    set_add_entry(s, key, hash_of(key));
 }
 
 /* set_lookkey: the entry holding key, or NULL. */
@@ -824,15 +877,16 @@ void set_discard(struct vset *s, val key)
 
 bool set_next(const struct vset *s, int64_t *pos, val *item)
 {
-    for (int64_t i = *pos; i <= s->mask; i++) {
-        const struct set_entry *e = &s->table[i];
-        if (!slot_empty(e) && !slot_dummy(e)) {
-            *item = e->key;
+    const struct set_entry *const table = s->table;
+    const int64_t mask = s->mask;
+    for (int64_t i = *pos; i <= mask; i++) {
+        if (slot_active(&table[i])) {
+            *item = table[i].key;
             *pos = i + 1;
             return true;
         }
     }
-    *pos = s->mask + 1;
+    *pos = mask + 1;
     return false;
 }
 
@@ -853,15 +907,15 @@ static void set_merge(struct vset *s, const struct vset *other)
         s->fill = s->used = other->used;
         for (int64_t i = 0; i <= other->mask; i++) {
             const struct set_entry *e = &other->table[i];
-            if (!slot_empty(e) && !slot_dummy(e))
+            if (slot_active(e))
                 set_insert_clean(s->table, (uint64_t)s->mask, e->key, e->hash);
         }
         return;
     }
     for (int64_t i = 0; i <= other->mask; i++) {
         const struct set_entry *e = &other->table[i];
-        if (!slot_empty(e) && !slot_dummy(e))
-            set_add_hashed(s, e->key, e->hash);
+        if (slot_active(e))
+            set_add_entry(s, e->key, e->hash);
     }
 }
 
@@ -909,7 +963,7 @@ struct vset *set_and(const struct vset *a, val b)
         }
         for (int64_t i = 0; i <= other->mask; i++) {
             const struct set_entry *e = &other->table[i];
-            if (!slot_empty(e) && !slot_dummy(e) && set_lookkey(so, e->key, e->hash) != NULL)
+            if (slot_active(e) && set_lookkey(so, e->key, e->hash) != NULL)
                 set_add_hashed(r, e->key, e->hash);
         }
         return r;
@@ -933,7 +987,7 @@ static struct vset *set_copy_and_difference(const struct vset *a, val b)
         const struct vset *o = b.u.s;
         for (int64_t i = 0; i <= o->mask; i++) {
             const struct set_entry *e = &o->table[i];
-            if (!slot_empty(e) && !slot_dummy(e))
+            if (slot_active(e))
                 set_discard_hashed(r, e->key, e->hash);
         }
     } else {
@@ -957,7 +1011,7 @@ struct vset *set_sub(const struct vset *a, val b)
     const struct vset *o = b.u.s;
     for (int64_t i = 0; i <= a->mask; i++) {
         const struct set_entry *e = &a->table[i];
-        if (!slot_empty(e) && !slot_dummy(e) && set_lookkey(o, e->key, e->hash) == NULL)
+        if (slot_active(e) && set_lookkey(o, e->key, e->hash) == NULL)
             set_add_hashed(r, e->key, e->hash);
     }
     return r;
