@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pile.h"
 #include "pipeline.h"
+#include "primtab.h"
 #include "resume.h"
 #include "task.h"
 
@@ -57,6 +58,7 @@ static void usage(FILE *f)
           "       battfarm check PROGRAM_FILE_OR_DIR...        parse and statically check programs\n"
           "       battfarm run PROGRAM_FILE TASK_FILE_OR_DIR... one program, grids side by side\n"
           "                                                    (battfarm run --help)\n"
+          "       battfarm prims [--json]                      the DSL's primitives and constants\n"
           "\n"
           "score: every candidate program on every demo and test sample of every task (or, with\n"
           "--own, each solve_<task> on its own task only), one worker process per GPU (per CPU core\n"
@@ -533,6 +535,75 @@ static int cmd_check(int argc, char **argv)
     return status;
 }
 
+/* battfarm prims: the documentation generated from the one table (common/prims.def). */
+static void json_text(const char *t)
+{
+    putchar('"');
+    for (; *t; t++) {
+        if (*t == '"' || *t == '\\') putchar('\\');
+        putchar(*t);
+    }
+    putchar('"');
+}
+
+static void md_cell(const char *t)
+{
+    for (; *t; t++) {
+        if (*t == '|') putchar('\\');
+        putchar(*t);
+    }
+}
+
+static int cmd_prims(int argc, char **argv)
+{
+    bool json = argc > 2 && !strcmp(argv[2], "--json");
+    if (argc > 2 && !json) {
+        fprintf(stderr, "usage: battfarm prims [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (json) {
+        printf("{\"primitives\":[");
+        for (int i = 0; i < PRIM_COUNT; i++) {
+            const struct prim_info *p = &prim_table[i];
+            printf("%s{\"name\":", i ? ",\n" : "\n");
+            json_text(p->name);
+            printf(",\"arity\":%u,\"returns\":", p->arity);
+            json_text(p->ret);
+            printf(",\"args\":");
+            json_text(p->args);
+            printf(",\"doc\":");
+            json_text(p->doc);
+            putchar('}');
+        }
+        printf("],\n\"constants\":[");
+        for (int i = 0; i < CONST_COUNT; i++) {
+            const struct const_info *c = &const_table[i];
+            printf("%s{\"name\":\"%s\",\"value\":", i ? "," : "", c->name);
+            if (c->kind == CK_BOOL) printf("%s", c->a ? "true" : "false");
+            else if (c->kind == CK_INT) printf("%d", c->a);
+            else printf("[%d,%d]", c->a, c->b);
+            putchar('}');
+        }
+        printf("]}\n");
+        return 0;
+    }
+    printf("| primitive | arguments | returns | what it does |\n| --- | --- | --- | --- |\n");
+    for (int i = 0; i < PRIM_COUNT; i++) {
+        const struct prim_info *p = &prim_table[i];
+        printf("| `%s` | %s | %s | ", p->name, p->args, p->ret);
+        md_cell(p->doc);
+        printf(" |\n");
+    }
+    printf("\n| constant | value |\n| --- | --- |\n");
+    for (int i = 0; i < CONST_COUNT; i++) {
+        const struct const_info *c = &const_table[i];
+        if (c->kind == CK_BOOL) printf("| `%s` | %s |\n", c->name, c->a ? "True" : "False");
+        else if (c->kind == CK_INT) printf("| `%s` | %d |\n", c->name, c->a);
+        else printf("| `%s` | (%d, %d) |\n", c->name, c->a, c->b);
+    }
+    return 0;
+}
+
 /* battfarm run: the worker's `run` command (the DSL lives in the worker, never in the master). */
 static int cmd_run(int argc, char **argv)
 {
@@ -567,6 +638,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "report")) return cmd_score(argc, argv, false);
     if (!strcmp(argv[1], "check")) return cmd_check(argc, argv);
     if (!strcmp(argv[1], "run")) return cmd_run(argc, argv);
+    if (!strcmp(argv[1], "prims")) return cmd_prims(argc, argv);
     fprintf(stderr, "battfarm: unknown command '%s' (battfarm --help for usage)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -180,6 +180,17 @@ START_TEST(test_check_command)
 }
 END_TEST
 
+START_TEST(test_prims_docs)
+{
+    ck_assert_int_eq(battfarm_raw("prims"), 0);
+    const char *out = read_file("out.txt");
+    ck_assert_int_eq(count_lines(out, "\n| `"), 160 + 28); /* every primitive and constant, one row */
+    ck_assert_ptr_nonnull(strstr(out, "| `objects` | Grid,Boolean,Boolean,Boolean | Objects |"));
+    ck_assert_int_eq(battfarm_raw("prims --json"), 0);
+    ck_assert_ptr_nonnull(strstr(read_file("out.txt"), "{\"name\":\"UNITY\",\"value\":[1,1]}"));
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
     ck_assert_int_eq(battfarm("score --tasks tasks"), 2);
@@ -201,6 +212,7 @@ int main(void)
     tcase_add_test(tc, test_resume_adds_nothing);
     tcase_add_test(tc, test_predict);
     tcase_add_test(tc, test_check_command);
+    tcase_add_test(tc, test_prims_docs);
     tcase_add_test(tc, test_usage_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
