@@ -79,23 +79,6 @@ static struct ref dag_translate(struct ref r, uint32_t limit, const struct ref *
     return r;
 }
 
-/* Marks the lines reachable from the returned value (arguments always name earlier lines). */
-static void dag_mark_live(const struct program *p, uint8_t *live, uint32_t n)
-{
-    memset(live, 0, n);
-    live[n - 1] = 1;
-    for (uint32_t i = n; i-- > 0;) {
-        if (!live[i])
-            continue;
-        const struct pnode *nd = &p->nodes[i];
-        if (nd->callee.kind == REF_NODE && nd->callee.id < i)
-            live[nd->callee.id] = 1;
-        for (unsigned a = 0; a < nd->nargs && a < PROG_MAX_ARGS; a++)
-            if (nd->arg[a].kind == REF_NODE && nd->arg[a].id < i)
-                live[nd->arg[a].id] = 1;
-    }
-}
-
 struct ref dag_add(struct dag *d, const struct program *p)
 {
     if (p->out.kind != REF_NODE)
@@ -105,7 +88,9 @@ struct ref dag_add(struct dag *d, const struct program *p)
     uint32_t n = p->out.id + 1;
     struct ref *map = program_xrealloc(NULL, (size_t)n * (sizeof *map + 1));
     uint8_t *live = (uint8_t *)(map + n);
-    dag_mark_live(p, live, n);
+    program_mark_live(p, live, n);
+    struct program_repeats rep;
+    program_repeats_init(&rep, n);
     for (uint32_t i = 0; i < n; i++) {
         if (!live[i])
             continue;
@@ -120,9 +105,11 @@ struct ref dag_add(struct dag *d, const struct program *p)
             args[a] = dag_ref_hash(d, nd.arg[a]);
         }
         uint64_t h = program_call_hash(dag_ref_hash(d, nd.callee), nd.nargs, args);
+        h = program_repeat_hash(h, program_repeats_next(&rep, h)); /* see program_int.h */
         map[i] = (struct ref){ REF_NODE, dag_intern(d, &nd, h) };
     }
     struct ref root = map[n - 1];
+    program_repeats_release(&rep);
     free(map);
     return root;
 }

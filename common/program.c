@@ -989,24 +989,6 @@ static const char *leaf_name(struct ref r)
     }
 }
 
-/* Marks the nodes reachable from p->out (args always point to earlier nodes). */
-static void program_mark_live(const struct program *p, uint8_t *live)
-{
-    memset(live, 0, p->n);
-    if (p->out.kind == REF_NODE && p->out.id < p->n)
-        live[p->out.id] = 1;
-    for (uint32_t i = p->n; i-- > 0;) {
-        if (!live[i])
-            continue;
-        const struct pnode *nd = &p->nodes[i];
-        if (nd->callee.kind == REF_NODE && nd->callee.id < i)
-            live[nd->callee.id] = 1;
-        for (unsigned a = 0; a < nd->nargs && a < PROG_MAX_ARGS; a++)
-            if (nd->arg[a].kind == REF_NODE && nd->arg[a].id < i)
-                live[nd->arg[a].id] = 1;
-    }
-}
-
 /* ------------------------------------------------------------------ static check */
 
 /* Column and name of node i's callee, found again in the source (error path only): the line is
@@ -1169,7 +1151,9 @@ bool program_check(struct program *p)
         return true;
     uint8_t *live = program_xrealloc(NULL, p->n);
     int8_t *arity = program_xrealloc(NULL, p->n);
-    program_mark_live(p, live);
+    memset(live, 0, p->n);
+    if (p->out.kind == REF_NODE && p->out.id < p->n)
+        program_mark_live(p, live, p->out.id + 1);
     bool ok = true;
     for (uint32_t i = 0; i < p->n && ok; i++) {
         arity[i] = 0;
@@ -1266,6 +1250,55 @@ static uint64_t node_hash_in(const struct pnode *nd, uint32_t i, const uint64_t 
     return program_call_hash(ref_hash_in(nd->callee, i, node_hash), n, args);
 }
 
+void program_mark_live(const struct program *p, uint8_t *live, uint32_t n)
+{
+    memset(live, 0, n);
+    live[n - 1] = 1;
+    for (uint32_t i = n; i-- > 0;) {
+        if (!live[i])
+            continue;
+        const struct pnode *nd = &p->nodes[i];
+        if (nd->callee.kind == REF_NODE && nd->callee.id < i)
+            live[nd->callee.id] = 1;
+        for (unsigned a = 0; a < nd->nargs && a < PROG_MAX_ARGS; a++)
+            if (nd->arg[a].kind == REF_NODE && nd->arg[a].id < i)
+                live[nd->arg[a].id] = 1;
+    }
+}
+
+void program_repeats_init(struct program_repeats *r, uint32_t n_lines)
+{
+    uint32_t size = 16;
+    while (size < 2 * (uint64_t)n_lines) size *= 2;
+    r->key = program_xrealloc(NULL, (size_t)size * (sizeof *r->key + sizeof *r->count));
+    r->count = (uint32_t *)(r->key + size);
+    memset(r->key, 0, (size_t)size * sizeof *r->key);
+    r->mask = size - 1;
+}
+
+uint32_t program_repeats_next(struct program_repeats *r, uint64_t base_hash)
+{
+    uint64_t key = base_hash | 1;
+    uint32_t i = (uint32_t)(base_hash >> 7) & r->mask;
+    while (r->key[i] && r->key[i] != key) i = (i + 1) & r->mask;
+    if (!r->key[i]) {
+        r->key[i] = key;
+        r->count[i] = 0;
+    }
+    return r->count[i]++;
+}
+
+void program_repeats_release(struct program_repeats *r)
+{
+    free(r->key);
+    r->key = NULL;
+}
+
+uint64_t program_repeat_hash(uint64_t base_hash, uint32_t k)
+{
+    return k ? absorb(absorb(base_hash, 0x5e9ea7ULL), k) : base_hash;
+}
+
 uint64_t program_hash(const struct program *p)
 {
     if (p->out.kind != REF_NODE)
@@ -1273,13 +1306,18 @@ uint64_t program_hash(const struct program *p)
     if (p->out.id >= p->n)
         return program_leaf_hash((struct ref){ REF_NONE, 0 });
     uint32_t n = p->out.id + 1;
-    uint64_t small[256];
-    uint64_t *h = n <= BF_ARRAY_LEN(small) ? small : program_xrealloc(NULL, (size_t)n * sizeof *h);
-    uint64_t root = 0;
-    for (uint32_t i = 0; i < n; i++)
-        root = h[i] = node_hash_in(&p->nodes[i], i, h);
-    if (h != small)
-        free(h);
+    uint64_t *h = program_xrealloc(NULL, (size_t)n * (sizeof *h + 1));
+    uint8_t *live = (uint8_t *)(h + n);
+    program_mark_live(p, live, n);
+    struct program_repeats rep;
+    program_repeats_init(&rep, n);
+    for (uint32_t i = 0; i < n; i++) {
+        h[i] = node_hash_in(&p->nodes[i], i, h);
+        if (live[i]) h[i] = program_repeat_hash(h[i], program_repeats_next(&rep, h[i]));
+    }
+    uint64_t root = h[n - 1];
+    program_repeats_release(&rep);
+    free(h);
     return root;
 }
 

@@ -658,6 +658,39 @@ START_TEST(test_dag_sharing)
 }
 END_TEST
 
+/* Two identical lines are two objects in CPython (intersection(x, x) and intersection(x, y)
+ * take different paths): the repeat hashes differently and gets its own DAG node, while names
+ * and line order still do not matter and repeats across programs still share. */
+START_TEST(test_repeated_lines)
+{
+    const char *twice = "def solve_a(I):\n    x1 = objects(I, T, F, T)\n    x2 = objects(I, T, F, T)\n"
+                        "    O = intersection(x1, x2)\n    return O\n";
+    const char *renamed = "def solve_b(I):\n    y = objects(I, T, F, T)\n    z = objects(I, T, F, T)\n"
+                          "    O = intersection(y, z)\n    return O\n";
+    const char *swapped = "def solve_e(I):\n    y = objects(I, T, F, T)\n    z = objects(I, T, F, T)\n"
+                          "    O = intersection(z, y)\n    return O\n";
+    const char *once = "def solve_c(I):\n    x1 = objects(I, T, F, T)\n    O = intersection(x1, x1)\n"
+                       "    return O\n";
+    const char *dead = "def solve_d(I):\n    x1 = objects(I, T, F, T)\n    x9 = objects(I, T, F, T)\n"
+                       "    O = intersection(x1, x1)\n    return O\n";
+    ck_assert_uint_ne(hash_of(twice), hash_of(once));
+    ck_assert_uint_eq(hash_of(twice), hash_of(renamed));
+    ck_assert_uint_ne(hash_of(twice), hash_of(swapped)); /* which object comes first matters */
+    ck_assert_uint_eq(hash_of(once), hash_of(dead));     /* a dead repeat does not count */
+    struct parsed a, c;
+    struct dag d = DAG_INIT;
+    struct ref ra = dag_add(&d, parse_one(&a, twice));
+    ck_assert_uint_eq(d.n, 3); /* two objects nodes, one intersection */
+    struct ref rc = dag_add(&d, parse_one(&c, once));
+    ck_assert_uint_eq(d.n, 4); /* shares the first objects node */
+    ck_assert_uint_eq(dag_ref_hash(&d, ra), program_hash(&a.pf.progs[0]));
+    ck_assert_uint_eq(dag_ref_hash(&d, rc), program_hash(&c.pf.progs[0]));
+    dag_release(&d);
+    parsed_release(&a);
+    parsed_release(&c);
+}
+END_TEST
+
 START_TEST(test_dag_many)
 {
     /* 784 programs sharing vmirror(I), each with its own crop and hconcat: the index grows
@@ -799,6 +832,7 @@ static Suite *program_suite(void)
     tc = tcase_create("dag");
     tcase_add_test(tc, test_dag_sharing);
     tcase_add_test(tc, test_dag_many);
+    tcase_add_test(tc, test_repeated_lines);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("arc_dsl");
