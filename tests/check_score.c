@@ -46,6 +46,15 @@ START_TEST(test_exact_and_near_misses)
     ck_assert_uint_eq(r[3].palette_diff, 9);
     ck_assert_uint_eq(r[0].hash, score_grid_hash(&expected));
     ck_assert_uint_ne(r[0].hash, r[1].hash);
+    /* reset: a new expected grid, the buffers kept, nothing of the old batch left */
+    uint8_t one[1] = { 7 };
+    score_batch_reset(&b, &(struct score_grid){ 1, 1, one });
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_int_eq(score_batch_add(&b, &(struct score_grid){ 1, 1, one }), 0);
+    ck_assert_int_eq(score_batch_add(&b, &(struct score_grid){ 3, 3, same }), 0);
+    ck_assert_int_eq(score_batch_run(&b, r, SCORE_CPU), 0);
+    ck_assert(r[0].match && !r[1].shape_match);
+    ck_assert_uint_eq(r[1].palette_diff, 8); /* {1..9} vs {7}: all but 7 */
     score_batch_release(&b);
 }
 END_TEST

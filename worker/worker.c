@@ -259,8 +259,7 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
     const struct sample *smp = &t->samples[job->sample];
     const struct grid *expected = &smp->output;
     static const uint8_t no_cells[1];
-    score_batch_release(&w->batch);
-    score_batch_init(&w->batch, smp->has_output ? &(struct score_grid){ expected->h, expected->w, expected->cell }
+    score_batch_reset(&w->batch, smp->has_output ? &(struct score_grid){ expected->h, expected->w, expected->cell }
                                                 : &(struct score_grid){ 0, 0, no_cells });
     eval_sample_begin(w->ev, w->nodes, w->n_nodes, &t->in, job->sample, (size_t)job->mem_mb << 20);
     int rc = 0;

@@ -50,6 +50,8 @@ enum score_device { SCORE_AUTO, SCORE_CPU, SCORE_GPU };
 void score_batch_init(struct score_batch *b, const struct score_grid *expected);
 int score_batch_add(struct score_batch *b, const struct score_grid *out); /* 0 or -ENOMEM/-EINVAL */
 void score_batch_clear(struct score_batch *b);                            /* keeps the expected grid */
+/* Empties the batch and sets a new expected grid, keeping the buffers (one batch per job). */
+void score_batch_reset(struct score_batch *b, const struct score_grid *expected);
 void score_batch_release(struct score_batch *b);
 
 /* Scores the batch into out[0..n). SCORE_GPU fails with -ENODEV without a usable device.

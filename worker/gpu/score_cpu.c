@@ -65,6 +65,15 @@ void score_batch_clear(struct score_batch *b)
     b->cells_len = 0;
 }
 
+void score_batch_reset(struct score_batch *b, const struct score_grid *expected)
+{
+    BF_ASSERT((size_t)expected->h * expected->w <= sizeof b->exp_cells);
+    b->exp_h = expected->h;
+    b->exp_w = expected->w;
+    memcpy(b->exp_cells, expected->cells, (size_t)expected->h * expected->w);
+    score_batch_clear(b);
+}
+
 void score_batch_release(struct score_batch *b)
 {
     free(b->offset);
