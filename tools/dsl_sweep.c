@@ -27,7 +27,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: battfarm-dsl-sweep [--own] [--timeout MS] [--mem MB] [--repeat R] [--dump FILE]\n"
+    fputs("usage: battfarm-dsl-sweep [--own] [--dag] [--profile] [--timeout MS] [--mem MB] [--repeat R] [--dump FILE]\n"
           "                          [--times FILE] [--clock wall|cpu] [--exclude ID,ID...] [--full-repr]\n"
           "                          [--messages] [--quiet]\n"
           "                          PROGRAM_FILES... --tasks TASK_FILES_OR_DIRS...\n"
@@ -37,6 +37,10 @@ static void usage(FILE *f)
           "timing each call (CLOCK_MONOTONIC around eval_program; --clock cpu: the process's CPU time).\n"
           "\n"
           "  --own          each program only on its own task (name solve_<task id>)\n"
+          "  --dag          evaluate as `battfarm score` does: all programs in one DAG, a sub-expression\n"
+          "                 shared by several programs computed once per input (its time goes to the\n"
+          "                 first program that needs it); only the lines the result depends on run\n"
+          "  --profile      time per primitive called by a line (not with --dag): the table at the end\n"
           "  --timeout MS   per-call time limit (default 1000; 0 = none)\n"
           "  --mem MB       per-call memory cap (default 2048; 0 = none)\n"
           "  --repeat R     run the workload R times; per-call time = the best of the R runs\n"
@@ -274,6 +278,26 @@ static bool in_list(const char *id, char **list, size_t n)
 }
 
 /* Writes the outcome text of one call into sb (cleared first). */
+/* How calls run: eval_program (every line, as Python does), or with --dag as `battfarm score`
+ * evaluates them: every valid program merged into one DAG, a sample's nodes memoised across
+ * the programs run on it (eval_sample_begin .. eval_candidate .. eval_sample_end). */
+struct sweep_ctx {
+    bool use_dag;
+    struct eval_state *st;
+    const struct ref *roots; /* per program, in the DAG */
+    uint32_t timeout_ms;
+    size_t mem_limit;
+};
+
+static void run_call(const struct sweep_ctx *x, const struct program *p, size_t k,
+                     const struct eval_inputs *in, uint32_t s, struct eval_result *res)
+{
+    if (x->use_dag && !p->invalid)
+        eval_candidate(x->st, x->roots[k], x->timeout_ms, res);
+    else
+        eval_program(p, in->input[s], in->S, v_none(), x->timeout_ms, x->mem_limit, res);
+}
+
 static void outcome_text(const struct eval_result *res, bool full, struct strbuf *sb, struct strbuf *tmp)
 {
     sb->len = 0;
@@ -312,7 +336,7 @@ static void outcome_text(const struct eval_result *res, bool full, struct strbuf
 
 int main(int argc, char **argv)
 {
-    bool own = false, full = false, quiet = false;
+    bool own = false, full = false, quiet = false, use_dag = false, profile = false;
     uint64_t timeout_ms = 1000, mem_mb = 2048, repeat = 1;
     const char *dump_path = NULL, *times_path = NULL;
     char **prog_paths = xmalloc((size_t)argc * sizeof(char *));
@@ -330,6 +354,10 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--own") == 0) {
             own = true;
+        } else if (strcmp(a, "--dag") == 0) {
+            use_dag = true;
+        } else if (strcmp(a, "--profile") == 0) {
+            profile = true;
         } else if (strcmp(a, "--full-repr") == 0) {
             full = true;
         } else if (strcmp(a, "--messages") == 0) {
@@ -484,7 +512,22 @@ int main(int argc, char **argv)
     size_t mem_limit = (size_t)mem_mb << 20;
     double *rep_wall = xmalloc(repeat * sizeof(double));
 
+    struct dag dag = DAG_INIT;
+    struct ref *roots = xmalloc((n_progs ? n_progs : 1) * sizeof(*roots));
+    for (size_t k = 0; k < n_progs; k++)
+        if (use_dag && !progs[k].p->invalid)
+            roots[k] = dag_add(&dag, progs[k].p);
+    struct sweep_ctx x = { use_dag, use_dag ? eval_state_new() : NULL, roots, (uint32_t)timeout_ms,
+                           mem_limit };
+    struct eval_line_profile *prof = NULL;
+    if (profile && !use_dag)
+        eval_line_profile = prof = calloc(1, sizeof(*prof));
+    /* --dag: the time of eval_sample_begin/_end (the arena reset) goes to the next call timed */
+    double carry_us = 0;
+
     for (uint64_t r = 0; r < repeat; r++) {
+        if (r == 1)
+            eval_line_profile = NULL; /* the profile covers the first run */
         struct timespec w0, w1;
         clock_gettime(CLOCK_MONOTONIC, &w0);
         size_t ci = 0;
@@ -493,6 +536,11 @@ int main(int argc, char **argv)
             uint32_t ns = (uint32_t)tk->n_demo + tk->n_test;
             for (uint32_t s = 0; s < ns; s++) {
                 const struct sample *sm = &tk->samples[s];
+                if (use_dag) {
+                    uint64_t t0 = now_ns();
+                    eval_sample_begin(x.st, dag.nodes, dag.n, &inputs[t], s, mem_limit);
+                    carry_us += (double)(now_ns() - t0) / 1e3;
+                }
                 size_t k = own ? own_first[t] : 0;
                 for (; own ? k != SIZE_MAX : k < n_progs; k = own ? own_next[k] : k + 1) {
                     if (r > 0) {
@@ -501,18 +549,25 @@ int main(int argc, char **argv)
                             continue;
                         struct eval_result res;
                         uint64_t t0 = now_ns();
-                        eval_program(progs[k].p, inputs[t].input[s], inputs[t].S, v_none(),
-                                     (uint32_t)timeout_ms, mem_limit, &res);
-                        double us = (double)(now_ns() - t0) / 1e3;
+                        run_call(&x, progs[k].p, k, &inputs[t], s, &res);
+                        double us = (double)(now_ns() - t0) / 1e3 + carry_us;
+                        carry_us = 0;
                         if (us < c->us)
                             c->us = us;
                         continue;
                     }
                     struct eval_result res;
                     uint64_t t0 = now_ns();
-                    eval_program(progs[k].p, inputs[t].input[s], inputs[t].S, v_none(),
-                                 (uint32_t)timeout_ms, mem_limit, &res);
-                    double us = (double)(now_ns() - t0) / 1e3;
+                    run_call(&x, progs[k].p, k, &inputs[t], s, &res);
+                    double us = (double)(now_ns() - t0) / 1e3 + carry_us;
+                    carry_us = 0;
+                    if (prof && prof->current <= PRIM_COUNT) { /* the line that raised */
+                        struct timespec ts;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        prof->ns[prof->current] += (uint64_t)ts.tv_sec * 1000000000u +
+                                                   (uint64_t)ts.tv_nsec - prof->t0;
+                        prof->current = PRIM_COUNT + 1;
+                    }
                     if (n_calls == cap_calls) {
                         cap_calls = cap_calls ? 2 * cap_calls : 4096;
                         calls = xrealloc(calls, cap_calls * sizeof(*calls));
@@ -552,8 +607,16 @@ int main(int argc, char **argv)
                                 text.p ? text.p : "");
                     }
                 }
+                if (use_dag) {
+                    uint64_t t0 = now_ns();
+                    eval_sample_end(x.st);
+                    carry_us += (double)(now_ns() - t0) / 1e3;
+                }
             }
         }
+        if (n_calls != 0 && r == 0)
+            calls[n_calls - 1].us += carry_us;
+        carry_us = 0;
         clock_gettime(CLOCK_MONOTONIC, &w1);
         rep_wall[r] = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
     }
@@ -568,9 +631,9 @@ int main(int argc, char **argv)
     }
 
     /* ---- summary */
-    printf("battfarm-dsl-sweep: %s mode, %zu programs (%zu statically invalid, %zu excluded), "
+    printf("battfarm-dsl-sweep: %s%s mode, %zu programs (%zu statically invalid, %zu excluded), "
            "%zu tasks, timeout %" PRIu64 " ms, mem %" PRIu64 " MB, repeat %" PRIu64 ", %s clock\n",
-           own ? "own" : "cross", n_progs, n_invalid, n_excluded, set.n, timeout_ms, mem_mb, repeat,
+           own ? "own" : "cross", use_dag ? " dag" : "", n_progs, n_invalid, n_excluded, set.n, timeout_ms, mem_mb, repeat,
            call_clock == CLOCK_MONOTONIC ? "wall" : "cpu");
     if (own && n_no_task)
         printf("programs without their task in the set: %zu\n", n_no_task);
@@ -620,6 +683,28 @@ int main(int argc, char **argv)
         printf(" %.3f s", rep_wall[r]);
     printf("\n");
 
+    if (prof) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i <= PRIM_COUNT; i++)
+            total += prof->ns[i];
+        printf("profile: time in lines by the primitive they call (first run only), total %.3f s\n",
+               (double)total / 1e9);
+        for (;;) { /* largest first, down to 0.5% */
+            uint32_t best = 0;
+            for (uint32_t i = 1; i <= PRIM_COUNT; i++)
+                if (prof->ns[i] > prof->ns[best])
+                    best = i;
+            if (prof->ns[best] == 0 || prof->ns[best] * 200 < total)
+                break;
+            printf("  %-16s %8.3f s %5.1f%% %10" PRIu64 " lines %9.2f us/line\n",
+                   best < PRIM_COUNT ? prim_table[best].name : "(function value)",
+                   (double)prof->ns[best] / 1e9, 100.0 * (double)prof->ns[best] / (double)total,
+                   prof->calls[best], (double)prof->ns[best] / 1e3 / (double)prof->calls[best]);
+            prof->ns[best] = 0;
+        }
+        free(prof);
+    }
+
     if (dump && fclose(dump) != 0) {
         fprintf(stderr, "battfarm-dsl-sweep: %s: %s\n", dump_path, strerror(errno));
         rc = 1;
@@ -629,6 +714,10 @@ int main(int argc, char **argv)
         rc = 1;
     }
 
+    if (x.st)
+        eval_state_free(x.st);
+    dag_release(&dag);
+    free(roots);
     free(us);
     free(us2);
     free(rep_wall);

@@ -502,17 +502,38 @@ static val program_ref(const struct program_run *r, struct ref ref)
     }
 }
 
+struct eval_line_profile *eval_line_profile;
+
+static uint64_t profile_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Runs every line in order, as Python does (an unused line that raises still raises). */
 static val program_body(void *ctx)
 {
     struct program_run *r = ctx;
+    struct eval_line_profile *prof = eval_line_profile;
     for (uint32_t i = 0; i < r->p->n; i++) {
         const struct pnode *nd = &r->p->nodes[i];
         val f = program_ref(r, nd->callee);
         val args[PROG_MAX_ARGS];
         for (int k = 0; k < nd->nargs; k++)
             args[k] = program_ref(r, nd->arg[k]);
+        if (BF_LIKELY(prof == NULL)) {
+            r->vals[i] = fn_call(f, nd->nargs, args);
+            continue;
+        }
+        uint32_t slot = nd->callee.kind == REF_PRIM ? nd->callee.id : PRIM_COUNT;
+        prof->calls[slot]++;
+        uint64_t t0 = profile_now_ns();
+        prof->current = slot;
+        prof->t0 = t0;
         r->vals[i] = fn_call(f, nd->nargs, args);
+        prof->ns[slot] += profile_now_ns() - t0;
+        prof->current = PRIM_COUNT + 1;
     }
     return program_ref(r, r->p->out);
 }

@@ -70,6 +70,16 @@ void eval_call_protected(val (*fn)(void *ctx), void *ctx, uint32_t limit_ms, siz
 void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
                   struct eval_result *out);
 
+/* Optional profile of eval_program by line (benchmarks): time and calls per primitive called
+ * directly by a line (slot PRIM_COUNT: lines that call a function value). A line that raises
+ * or times out is not counted in ns; `current` and `t0` let the caller charge it. NULL: off. */
+struct eval_line_profile {
+    uint64_t ns[PRIM_COUNT + 1], calls[PRIM_COUNT + 1];
+    uint32_t current; /* slot of the line running, PRIM_COUNT + 1 between lines */
+    uint64_t t0;      /* CLOCK_MONOTONIC ns when it started */
+};
+extern struct eval_line_profile *eval_line_profile;
+
 /* Grid conversions. */
 val grid_to_val(const struct grid *g);   /* in the current arena */
 /* A value that is a rectangular grid (tuple of equal-length int tuples) of colours 0..9 with

@@ -188,8 +188,9 @@ static void add_skipping_seen(struct vset *s, val x, bool seen[64])
  * Patches: toindices and fast coordinate access
  * ------------------------------------------------------------------------------------------ */
 
-/* How a patch looks when every item has the same well-formed shape with plain int coordinates;
- * PS_GENERIC otherwise (then the caller follows Python literally). */
+/* How a patch looks when every item has the same well-formed shape with plain int coordinates
+ * (set_patch_info, which also knows the bounding box); PS_GENERIC otherwise (then the caller
+ * follows Python literally). */
 enum patch_shape { PS_GENERIC, PS_EMPTY, PS_INDICES, PS_OBJECT };
 
 static inline bool is_int_pair(val v)
@@ -203,21 +204,23 @@ static inline bool is_cell(val v)
     return v.kind == V_TUPLE && v.u.t->len == 2 && is_int_pair(v.u.t->item[1]);
 }
 
-static enum patch_shape patch_shape(val patch)
+/* The patch's shape, and its bounding box in *box when plain (box may be NULL). */
+static enum patch_shape patch_shape_box(val patch, struct patch_info *box)
 {
     if (patch.kind != V_SET)
         return PS_GENERIC;
     if (patch.u.s->used == 0)
         return PS_EMPTY;
-    val first = first_item(patch);
-    bool object = first.kind == V_TUPLE && first.u.t->len == 2 &&
-                  first.u.t->item[1].kind == V_TUPLE;
-    val item;
-    for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
-        if (object ? !is_cell(item) : !is_int_pair(item))
-            return PS_GENERIC;
-    }
-    return object ? PS_OBJECT : PS_INDICES;
+    struct patch_info scratch;
+    const struct patch_info *pi = set_patch_info(patch.u.s, &scratch);
+    if (box != NULL)
+        *box = *pi;
+    return pi->form == PF_OBJECT ? PS_OBJECT : pi->form == PF_INDICES ? PS_INDICES : PS_GENERIC;
+}
+
+static enum patch_shape patch_shape(val patch)
+{
+    return patch_shape_box(patch, NULL);
 }
 
 /* (i, j) of an item of a PS_INDICES or PS_OBJECT patch. */
@@ -248,19 +251,10 @@ val prim_toindices(const val *a)
 /* min/max of coordinate `axis` (0: i, 1: j) over `for i, j in toindices(patch)`. */
 static val patch_extreme(val patch, int axis, bool want_max)
 {
-    enum patch_shape shape = patch_shape(patch);
-    if (shape == PS_INDICES || shape == PS_OBJECT) {
-        int64_t best = 0;
-        bool have = false;
-        val item;
-        for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
-            int64_t c = fast_index(item, shape).u.t->item[axis].u.i;
-            if (!have || (want_max ? c > best : c < best))
-                best = c;
-            have = true;
-        }
-        return v_int(best);
-    }
+    struct patch_info box;
+    enum patch_shape shape = patch_shape_box(patch, &box);
+    if (shape == PS_INDICES || shape == PS_OBJECT)
+        return v_int(axis == 0 ? (want_max ? box.imax : box.imin) : (want_max ? box.jmax : box.jmin));
     val ind = prim_toindices(&patch);
     int64_t n;
     const val *items = iter_items(ind, &n);
@@ -310,24 +304,12 @@ static void zip_star(val iterable, struct zipped *z)
  * KeyError (ulcorner/lrcorner map one function over every column). */
 static val corner(val patch, bool max_i, bool max_j, bool two_columns_only)
 {
-    enum patch_shape shape = patch_shape(patch);
+    struct patch_info box;
+    enum patch_shape shape = patch_shape_box(patch, &box);
     if (shape == PS_EMPTY)
         return tuple_empty();
-    if (shape == PS_INDICES || shape == PS_OBJECT) {
-        int64_t bi = 0, bj = 0;
-        bool have = false;
-        val item;
-        for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
-            val ij = fast_index(item, shape);
-            int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i;
-            if (!have || (max_i ? i > bi : i < bi))
-                bi = i;
-            if (!have || (max_j ? j > bj : j < bj))
-                bj = j;
-            have = true;
-        }
-        return tuple_ints(bi, bj);
-    }
+    if (shape == PS_INDICES || shape == PS_OBJECT)
+        return tuple_ints(max_i ? box.imax : box.imin, max_j ? box.jmax : box.jmin);
     struct zipped z;
     zip_star(prim_toindices(&patch), &z);
     if (z.nrows == 0 || z.ncols == 0)

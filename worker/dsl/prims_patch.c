@@ -253,29 +253,11 @@ static bool int_like_eq(val x, val y)
  * Plain patches (the fast paths)
  * ====================================================================================== */
 
-#define COORD_LIMIT ((int64_t)1 << 60)
-
-enum patch_form { PF_OTHER, PF_INDICES, PF_OBJECT };
+#define COORD_LIMIT PATCH_COORD_LIMIT
 
 struct bounds {
     int64_t imin, imax, jmin, jmax;
 };
-
-static bool small_int(val v)
-{
-    return v.kind == V_INT && v.u.i > -COORD_LIMIT && v.u.i < COORD_LIMIT;
-}
-
-static bool plain_index(val v)
-{
-    return v.kind == V_TUPLE && tup_len(v) == 2 && small_int(tup_get(v, 0)) &&
-           small_int(tup_get(v, 1));
-}
-
-static bool plain_cell(val v)
-{
-    return v.kind == V_TUPLE && tup_len(v) == 2 && plain_index(tup_get(v, 1));
-}
 
 /* (i, j) of an item of a plain patch of the given form. */
 static void item_pos(val item, enum patch_form form, int64_t *i, int64_t *j)
@@ -285,37 +267,19 @@ static void item_pos(val item, enum patch_form form, int64_t *i, int64_t *j)
     *j = tup_get(ij, 1).u.i;
 }
 
-/* PF_OBJECT or PF_INDICES with the bounding box when p is a plain patch, else PF_OTHER.
- * dsl.py decides object versus indices from the first item only; a plain patch has all of
- * its items of that first item's form. */
+/* PF_OBJECT or PF_INDICES with the bounding box when p is a plain patch, else PF_OTHER
+ * (set_patch_info: known after the first scan of a frozen set). */
 static enum patch_form scan_patch(val p, struct bounds *b)
 {
     if (p.kind != V_SET || set_len(p) == 0)
         return PF_OTHER;
-    int64_t pos = 0;
-    val item;
-    set_next(p.u.s, &pos, &item);
-    enum patch_form form;
-    if (plain_cell(item))
-        form = PF_OBJECT;
-    else if (plain_index(item))
-        form = PF_INDICES;
-    else
-        return PF_OTHER;
-    int64_t i, j;
-    item_pos(item, form, &i, &j);
-    b->imin = b->imax = i;
-    b->jmin = b->jmax = j;
-    while (set_next(p.u.s, &pos, &item)) {
-        if (form == PF_OBJECT ? !plain_cell(item) : !plain_index(item))
-            return PF_OTHER;
-        item_pos(item, form, &i, &j);
-        if (i < b->imin) b->imin = i;
-        if (i > b->imax) b->imax = i;
-        if (j < b->jmin) b->jmin = j;
-        if (j > b->jmax) b->jmax = j;
-    }
-    return form;
+    struct patch_info scratch;
+    const struct patch_info *pi = set_patch_info(p.u.s, &scratch);
+    b->imin = pi->imin;
+    b->imax = pi->imax;
+    b->jmin = pi->jmin;
+    b->jmax = pi->jmax;
+    return (enum patch_form)pi->form;
 }
 
 /* A plain patch's positions as a flat array i0, j0, i1, j1, ... (duplicates kept). */

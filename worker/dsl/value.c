@@ -668,6 +668,7 @@ static void set_init(struct vset *s)
     s->hash = 0;
     s->hashed = 0;
     s->frozen = 0;
+    s->patch_known = 0;
     s->table = s->smalltable;
     set_table_clear(s->smalltable, SET_MINSIZE);
 }
@@ -888,6 +889,64 @@ bool set_next(const struct vset *s, int64_t *pos, val *item)
     }
     *pos = mask + 1;
     return false;
+}
+
+static inline bool coord_int(val v)
+{
+    return v.kind == V_INT && v.u.i > -PATCH_COORD_LIMIT && v.u.i < PATCH_COORD_LIMIT;
+}
+
+static inline bool plain_index(val v)
+{
+    return v.kind == V_TUPLE && v.u.t->len == 2 && coord_int(v.u.t->item[0]) && coord_int(v.u.t->item[1]);
+}
+
+static inline bool plain_cell(val v)
+{
+    return v.kind == V_TUPLE && v.u.t->len == 2 && plain_index(v.u.t->item[1]);
+}
+
+static void patch_scan(const struct vset *s, struct patch_info *pi)
+{
+    pi->form = PF_OTHER;
+    int64_t pos = 0;
+    val item;
+    if (!set_next(s, &pos, &item))
+        return;
+    enum patch_form form = plain_cell(item) ? PF_OBJECT : plain_index(item) ? PF_INDICES : PF_OTHER;
+    if (form == PF_OTHER)
+        return;
+    val ij = form == PF_OBJECT ? item.u.t->item[1] : item;
+    int64_t imin = ij.u.t->item[0].u.i, jmin = ij.u.t->item[1].u.i, imax = imin, jmax = jmin;
+    while (set_next(s, &pos, &item)) {
+        if (form == PF_OBJECT ? !plain_cell(item) : !plain_index(item))
+            return;
+        ij = form == PF_OBJECT ? item.u.t->item[1] : item;
+        int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i;
+        imin = i < imin ? i : imin;
+        imax = i > imax ? i : imax;
+        jmin = j < jmin ? j : jmin;
+        jmax = j > jmax ? j : jmax;
+    }
+    pi->imin = imin;
+    pi->imax = imax;
+    pi->jmin = jmin;
+    pi->jmax = jmax;
+    pi->form = (uint8_t)form;
+}
+
+const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch)
+{
+    if (s->patch_known)
+        return &s->patch;
+    if (!s->frozen) {
+        patch_scan(s, scratch);
+        return scratch;
+    }
+    struct vset *cache = (struct vset *)(uintptr_t)s; /* a cache in an immutable value */
+    patch_scan(s, &cache->patch);
+    cache->patch_known = 1;
+    return &s->patch;
 }
 
 /* set_merge: adds the entries of other in its slot order, with CPython's fast paths. */

@@ -63,14 +63,24 @@ struct set_entry {
     val key;
 };
 
+/* What the primitives' fast paths need to know of a patch (a set of (i, j) or of (value, (i, j))):
+ * see set_patch_info. */
+enum patch_form { PF_OTHER, PF_INDICES, PF_OBJECT };
+struct patch_info {
+    int64_t imin, imax, jmin, jmax; /* bounding box, when form != PF_OTHER */
+    uint8_t form;                   /* enum patch_form */
+};
+
 #define SET_MINSIZE 8
 struct vset {
     int64_t fill;     /* active + dummy slots */
     int64_t used;     /* active slots */
     int64_t mask;     /* table size - 1 */
     int64_t hash;     /* frozenset hash, valid when hashed */
-    uint32_t hashed;
-    uint32_t frozen;  /* 1 once published as a frozenset */
+    uint8_t hashed;
+    uint8_t frozen;   /* 1 once published as a frozenset */
+    uint8_t patch_known; /* patch valid (frozen sets only: their items never change) */
+    struct patch_info patch;
     struct set_entry *table;           /* == smalltable until the first resize */
     struct set_entry smalltable[SET_MINSIZE];
 };
@@ -135,6 +145,13 @@ val frozenset_of(val x);
 val set_freeze(struct vset *s);                        /* publish s itself as a frozenset value */
 val set_empty(void);                                   /* frozenset() (a shared singleton) */
 static inline int64_t set_len(val v) { return v.u.s->used; }
+/* A non-empty set as a patch: PF_INDICES when every item is an (i, j) pair of ints (not bools)
+ * with |i|, |j| < PATCH_COORD_LIMIT, PF_OBJECT when every item is (value, (i, j)) with such a
+ * pair, else PF_OTHER (dsl.py tells objects from indices by the first item; a plain patch has
+ * all its items of that form); with the bounding box when plain. One scan per frozen set: the
+ * answer is kept in it. */
+#define PATCH_COORD_LIMIT ((int64_t)1 << 60)
+const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch);
 /* Iteration in slot order: for (int64_t pos = 0; set_next(s, &pos, &item);) ... */
 bool set_next(const struct vset *s, int64_t *pos, val *item);
 
