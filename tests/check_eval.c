@@ -283,6 +283,40 @@ START_TEST(test_eval_program)
 }
 END_TEST
 
+/* A timeout arrives on time inside one primitive that fills hundreds of MB of fresh memory
+ * (objects() of a 3 x 1,000,000 grid: its tables alone are 300 MB); it came 400 ms late when
+ * big tables were cleared in one memset. */
+static const char huge_text[] =
+    "def solve_huge(I):\n"
+    "    x1 = multiply(TEN, TEN)\n"
+    "    x2 = multiply(x1, x1)\n"
+    "    x3 = multiply(x2, x1)\n"
+    "    x4 = astuple(THREE, x3)\n"
+    "    x5 = canvas(ZERO, x4)\n"
+    "    O = objects(x5, T, T, F)\n"
+    "    return O\n";
+
+START_TEST(test_timeout_in_huge_primitive)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "huge.py", huge_text, strlen(huge_text), stderr), 1);
+    ck_assert_msg(program_check(&pf.progs[0]), "%s", pf.progs[0].why);
+    uint64_t worst = 0;
+    for (uint32_t limit_ms = 40; limit_ms <= 400; limit_ms += 40) { /* the alarm in each phase */
+        struct eval_result r;
+        eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), limit_ms, (size_t)3 << 30, &r);
+        ck_assert_msg(r.outcome == DSL_TIMEOUT, "outcome %d: %s", r.outcome, r.msg);
+        ck_assert_uint_ge(r.wall_us, limit_ms * 1000u);
+        uint64_t late = r.wall_us - limit_ms * 1000u;
+        worst = late > worst ? late : worst;
+        eval_program_release();
+    }
+    /* 10 ms asked; the rest is room for a loaded machine */
+    ck_assert_msg(worst < 60000, "a timeout came %llu us late", (unsigned long long)worst);
+    program_file_release(&pf);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -295,6 +329,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_memout_per_candidate);
     tcase_add_test(tc, test_leaf_root);
     tcase_add_test(tc, test_eval_program);
+    tcase_add_test(tc, test_timeout_in_huge_primitive);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -34,7 +34,8 @@ static void usage(FILE *f)
           "\n"
           "Runs every program on every input grid (train and test inputs) of every task (cross mode),\n"
           "or with --own each solve_<id> only on task <id>, with eval_program() in this one process,\n"
-          "timing each call (CLOCK_MONOTONIC around eval_program; --clock cpu: the process's CPU time).\n"
+          "timing each call (CLOCK_MONOTONIC around eval_program and the release of its memory;\n"
+          "--clock cpu: the process's CPU time).\n"
           "\n"
           "  --own          each program only on its own task (name solve_<task id>)\n"
           "  --dag          evaluate as `battfarm score` does: all programs in one DAG, a sub-expression\n"
@@ -550,6 +551,8 @@ int main(int argc, char **argv)
                         struct eval_result res;
                         uint64_t t0 = now_ns();
                         run_call(&x, progs[k].p, k, &inputs[t], s, &res);
+                        if (!use_dag)
+                            eval_program_release();
                         double us = (double)(now_ns() - t0) / 1e3 + carry_us;
                         carry_us = 0;
                         if (us < c->us)
@@ -605,6 +608,11 @@ int main(int argc, char **argv)
                         fprintf(dump, "%s\t%s/%u\t%s\t%s\n", tk->name,
                                 sm->kind == SAMPLE_DEMO ? "train" : "test", sm->index, progs[k].key,
                                 text.p ? text.p : "");
+                    }
+                    if (!use_dag) { /* the memory it took beyond what is kept: its cost */
+                        uint64_t t1 = now_ns();
+                        eval_program_release();
+                        c->us += (double)(now_ns() - t1) / 1e3;
                     }
                 }
                 if (use_dag) {

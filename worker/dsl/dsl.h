@@ -57,6 +57,10 @@ BF_NORETURN void dsl_memout(void);
 /* Interrupt check: call at every primitive call and inside every loop that can run long. */
 #define DSL_TICK() do { if (BF_UNLIKELY(dsl_rt.interrupt)) dsl_timeout(); } while (0)
 
+/* memset in slices of 1 MiB with DSL_TICK between them: filling hundreds of MB of fresh memory
+ * (page faults included) took up to 400 ms, far past the 10 ms a timeout may be late. */
+void dsl_fill(void *p, int byte, size_t n);
+
 /* Nested function calls allowed before RecursionError (CPython's limit is 1000 frames, a few
  * of which the reference harness itself uses). power(f, n) counts n - 1 nested frames. */
 #define DSL_MAX_DEPTH 990

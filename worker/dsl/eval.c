@@ -542,6 +542,12 @@ static struct dsl_arena *program_arena;
 static val *program_vals;
 static uint32_t program_vals_cap;
 
+void eval_program_release(void)
+{
+    if (program_arena != NULL)
+        dsl_arena_reset(program_arena);
+}
+
 void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
                   struct eval_result *out)
 {

@@ -69,6 +69,10 @@ void eval_call_protected(val (*fn)(void *ctx), void *ctx, uint32_t limit_ms, siz
  * eval_program call; I, S and C must live elsewhere (eval_inputs_make). */
 void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_ms, size_t mem_limit,
                   struct eval_result *out);
+/* Ends the life of eval_program's last result now rather than at the next call: returns the
+ * memory a runaway evaluation took beyond what the arena keeps (benchmarks charge it to the
+ * call that took it). */
+void eval_program_release(void);
 
 /* Optional profile of eval_program by line (benchmarks): time and calls per primitive called
  * directly by a line (slot PRIM_COUNT: lines that call a function value). A line that raises

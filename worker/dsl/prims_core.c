@@ -405,7 +405,7 @@ static void tally_init(struct tally *t, uint32_t n)
     while (cap < 2 * (uint64_t)n)
         cap <<= 1;
     t->slot = dsl_alloc(cap * sizeof *t->slot);
-    memset(t->slot, 0, cap * sizeof *t->slot);
+    dsl_fill(t->slot, 0, cap * sizeof *t->slot);
     t->mask = cap - 1;
     t->distinct = dsl_alloc((n ? n : 1) * sizeof(val));
     t->n_distinct = 0;

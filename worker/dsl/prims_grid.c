@@ -907,13 +907,16 @@ static void pset_resize(struct pset *s, int64_t minused)
         old = small_copy;
     }
     struct pentry *table = newsize == 8 ? s->small : dsl_alloc((size_t)newsize * sizeof(*table));
-    memset(table, 0xff, (size_t)newsize * sizeof(*table)); /* every key PS_EMPTY_KEY (-1) */
+    dsl_fill(table, 0xff, (size_t)newsize * sizeof(*table)); /* every key PS_EMPTY_KEY (-1) */
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    for (int64_t k = 0; k < oldsize; k++)
+    for (int64_t k = 0; k < oldsize; k++) {
         if (pslot_active(&old[k]))
             pset_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
+        if ((k & 4095) == 4095)
+            DSL_TICK(); /* a table of millions: resizing it takes longer than the 10 ms allowed */
+    }
 }
 
 /* set_add_entry for a table without dummies (the sets added to here never have any). */
@@ -1243,10 +1246,10 @@ val prim_objects(const val *a)
             DSL_TICK();
     }
     r.occupied = dsl_alloc((size_t)keys);
-    memset(r.occupied, 0, (size_t)keys);
+    dsl_fill(r.occupied, 0, (size_t)keys);
     r.occupied_count = 0;
     r.pos = alloc_vals(keys);
-    memset(r.pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
+    dsl_fill(r.pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
     struct pset *unvisited = pset_new();
     for (int64_t i = 0; i < r.h; i++) {
         for (int64_t j = 0; j < r.w; j++)
@@ -1255,6 +1258,8 @@ val prim_objects(const val *a)
     }
     struct vset *objs = set_new();
     for (int64_t k = 0; k <= unvisited->mask; k++) {
+        if ((k & 4095) == 4095)
+            DSL_TICK();
         int64_t key = unvisited->table[k].key;
         if (key < 0 || r.occupied[key])
             continue;

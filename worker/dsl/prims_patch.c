@@ -317,7 +317,7 @@ static void pairset_init(struct pairset *ps, int64_t n)
     ps->mask = cap - 1;
     ps->keys = dsl_alloc(cap * 2 * sizeof(int64_t));
     ps->used = dsl_alloc(cap);
-    memset(ps->used, 0, cap);
+    dsl_fill(ps->used, 0, cap);
 }
 
 static void pairset_add(struct pairset *ps, int64_t i, int64_t j)
@@ -1606,7 +1606,7 @@ static int64_t period_dense(val obj, bool horizontal)
     int64_t n = set_len(obj), pos = 0, k = 0;
     int64_t *cell = dsl_alloc((size_t)n * 3 * sizeof(int64_t));
     uint64_t *mask = dsl_alloc((size_t)(h * w) * sizeof(uint64_t));
-    memset(mask, 0, (size_t)(h * w) * sizeof(uint64_t));
+    dsl_fill(mask, 0, (size_t)(h * w) * sizeof(uint64_t));
     val item;
     while (set_next(obj.u.s, &pos, &item)) {
         val colour = tup_get(item, 0);

@@ -657,8 +657,11 @@ int64_t val_as_int(val v, const char *what)
  * are). Only this file looks inside set tables. */
 static void set_table_clear(struct set_entry *table, int64_t size)
 {
-    for (int64_t i = 0; i < size; i++)
+    for (int64_t i = 0; i < size; i++) {
         table[i].key.kind = V_EMPTY_SLOT;
+        if ((i & 65535) == 65535)
+            DSL_TICK(); /* fresh memory of a big table: page faults */
+    }
 }
 
 static void set_init(struct vset *s)
@@ -775,9 +778,12 @@ __attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t m
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    for (int64_t k = 0; k < oldsize; k++)
+    for (int64_t k = 0; k < oldsize; k++) {
         if (slot_active(&old[k]))
             set_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
+        if ((k & 4095) == 4095)
+            DSL_TICK(); /* tables of millions take longer than the 10 ms a timeout allows */
+    }
     if (old != small_copy)
         table_recycle(old, oldsize);
     DSL_TICK();
