@@ -203,7 +203,7 @@ static void worker_fill_result(struct worker *w, const struct msg_job *job, cons
     /* not a grid of 0..9 (or too large to send): scored here, never a match */
     if (smp->has_output)
         val_score(er->value, &smp->output, &r->match, &r->shape_match, &r->cells_right, &r->cells_total);
-    struct strbuf sb = { NULL, 0, 0 };
+    struct strbuf sb = { NULL, 0, 0, sizeof r->text }; /* only what r->text can hold */
     val_repr(er->value, &sb);
     snprintf(r->text, sizeof r->text, "%.*s", (int)(sb.len < sizeof r->text ? sb.len : sizeof r->text - 1),
              sb.p ? sb.p : "");

@@ -23,12 +23,15 @@ const prim_fn prim_impl[PRIM_COUNT] = {
 
 /* ---------------------------------------------------------------- arenas */
 
-#define ARENA_BLOCK_SIZE ((size_t)1 << 20)     /* 1 MiB blocks, up to ARENA_RETAIN in all */
-#define ARENA_RETAIN ((size_t)64 << 20)        /* blocks kept across resets */
-/* Beyond ARENA_RETAIN an evaluation is running away: blocks of 32 MiB mapped with transparent
- * huge pages where the kernel allows them (madvise mode), unmapped at the next reset. Touching
- * and returning 2 GiB in 4 KiB pages cost a runaway call a fifth of its time in page faults and
- * the next call up to 50 ms in unmapping (perf, solve_91413438 on 83302e8f). */
+#define ARENA_BLOCK_SIZE ((size_t)1 << 20)     /* 1 MiB blocks, up to ARENA_SMALL in all */
+#define ARENA_SMALL ((size_t)64 << 20)         /* 1 MiB blocks up to this much */
+#define ARENA_RETAIN ((size_t)512 << 20)       /* blocks kept across resets */
+/* Beyond ARENA_SMALL an evaluation is big: blocks of 32 MiB mapped with transparent huge pages
+ * where the kernel allows them (madvise mode); those past ARENA_RETAIN are unmapped at the next
+ * reset, the others kept for the next evaluation (as glibc's heap kept freed blocks before,
+ * with M_TRIM_THRESHOLD at 512 MiB). Touching and returning 2 GiB in 4 KiB pages cost a runaway
+ * call a fifth of its time in page faults and the next call up to 50 ms in unmapping (perf,
+ * solve_91413438 on 83302e8f). */
 #define ARENA_BIG_BLOCK_SIZE ((size_t)32 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 #define ARENA_ALIGN ((size_t)16)
@@ -75,11 +78,11 @@ static void arena_free_blocks(struct arena_block *b)
 }
 
 /* A block of at least n bytes of data; big (mapped, huge pages) once the arena already holds
- * ARENA_RETAIN bytes of blocks. NULL when out of memory. */
+ * ARENA_SMALL bytes of blocks. NULL when out of memory. */
 static struct arena_block *block_new(size_t n, size_t arena_bytes)
 {
     struct arena_block *b;
-    if (arena_bytes + ARENA_BLOCK_SIZE <= ARENA_RETAIN) {
+    if (arena_bytes + ARENA_BLOCK_SIZE <= ARENA_SMALL) {
         size_t size = n > ARENA_BLOCK_SIZE ? n : ARENA_BLOCK_SIZE;
         b = malloc(sizeof(*b) + size);
         if (b == NULL)

@@ -1177,6 +1177,8 @@ static void repr_set(const struct vset *s, struct strbuf *sb)
     val item;
     bool first = true;
     while (set_next(s, &pos, &item)) {
+        if (sb->limit != 0 && sb->len >= sb->limit)
+            return;
         if (!first)
             sb_puts(sb, ", ");
         first = false;
@@ -1185,15 +1187,34 @@ static void repr_set(const struct vset *s, struct strbuf *sb)
     sb_puts(sb, s->frozen ? "})" : "}");
 }
 
+/* str(i) without printf (perf: reprs of big outputs are mostly ints). */
+static void repr_int(int64_t i, struct strbuf *sb)
+{
+    char buf[24], *q = buf + sizeof(buf);
+    uint64_t m = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+    *--q = 0;
+    do {
+        *--q = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    if (i < 0)
+        *--q = '-';
+    sb_puts(sb, q);
+}
+
 void val_repr(val v, struct strbuf *sb)
 {
+    if (sb->limit != 0 && sb->len >= sb->limit)
+        return;
     switch (v.kind) {
     case V_NONE: sb_puts(sb, "None"); break;
     case V_BOOL: sb_puts(sb, v.u.i ? "True" : "False"); break;
-    case V_INT: sb_printf(sb, "%" PRId64, v.u.i); break;
+    case V_INT: repr_int(v.u.i, sb); break;
     case V_TUPLE:
         sb_putc(sb, '(');
         for (uint32_t i = 0; i < v.u.t->len; i++) {
+            if (sb->limit != 0 && sb->len >= sb->limit)
+                return;
             if (i)
                 sb_puts(sb, ", ");
             val_repr(v.u.t->item[i], sb);

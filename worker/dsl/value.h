@@ -194,7 +194,9 @@ int64_t int_mod(int64_t a, int64_t b);       /* sign follows the divisor */
 int64_t val_as_int(val v, const char *what); /* TypeError unless an int or bool */
 
 /* ---- text ---- */
-struct strbuf { char *p; size_t len, cap; };
+/* limit: val_repr stops adding once len reaches it (0: no limit); the text it leaves is the
+ * first `limit` or more characters of the whole repr. */
+struct strbuf { char *p; size_t len, cap, limit; };
 void sb_putc(struct strbuf *sb, char c);
 void sb_puts(struct strbuf *sb, const char *s);
 void sb_printf(struct strbuf *sb, const char *fmt, ...) BF_PRINTF(2, 3);
