@@ -114,6 +114,99 @@ struct ref dag_add(struct dag *d, const struct program *p)
     return root;
 }
 
+void program_line_hashes(const struct program *p, uint64_t *out)
+{
+    if (p->n == 0)
+        return;
+    uint8_t *live = program_xrealloc(NULL, p->n);
+    memset(live, 0, p->n);
+    if (p->out.kind == REF_NODE && p->out.id < p->n)
+        program_mark_live(p, live, p->out.id + 1);
+    struct program_repeats rep;
+    program_repeats_init(&rep, p->n);
+    for (uint32_t i = 0; i < p->n; i++) {
+        const struct pnode *src = &p->nodes[i];
+        unsigned nargs = src->nargs <= PROG_MAX_ARGS ? src->nargs : PROG_MAX_ARGS;
+        uint64_t args[PROG_MAX_ARGS];
+        for (unsigned a = 0; a < nargs; a++) {
+            struct ref r = dag_translate(src->arg[a], i, NULL);
+            args[a] = src->arg[a].kind == REF_NODE && src->arg[a].id < i ? out[src->arg[a].id]
+                                                                           : program_leaf_hash(r);
+        }
+        struct ref c = dag_translate(src->callee, i, NULL);
+        uint64_t callee = src->callee.kind == REF_NODE && src->callee.id < i ? out[src->callee.id]
+                                                                              : program_leaf_hash(c);
+        uint64_t h = program_call_hash(callee, nargs, args);
+        out[i] = live[i] ? program_repeat_hash(h, program_repeats_next(&rep, h)) : h;
+    }
+    program_repeats_release(&rep);
+    free(live);
+}
+
+static uint32_t hasher_repeat(struct dag_hasher *h, uint64_t expr)
+{
+    if ((uint64_t)(h->rep_used + 1) * 2 > (uint64_t)h->rep_mask + 1 || h->rep_key == NULL) {
+        uint32_t size = h->rep_key ? (h->rep_mask + 1) * 2 : 1024;
+        uint64_t *key = program_xrealloc(NULL, (size_t)size * sizeof *key);
+        uint32_t *count = program_xrealloc(NULL, (size_t)size * sizeof *count);
+        memset(key, 0, (size_t)size * sizeof *key);
+        for (uint32_t i = 0; h->rep_key && i <= h->rep_mask; i++) {
+            if (!h->rep_key[i])
+                continue;
+            uint32_t j = (uint32_t)(h->rep_key[i] >> 7) & (size - 1);
+            while (key[j]) j = (j + 1) & (size - 1);
+            key[j] = h->rep_key[i];
+            count[j] = h->rep_count[i];
+        }
+        free(h->rep_key);
+        free(h->rep_count);
+        h->rep_key = key;
+        h->rep_count = count;
+        h->rep_mask = size - 1;
+    }
+    uint64_t k = expr | 1;
+    uint32_t i = (uint32_t)(expr >> 7) & h->rep_mask;
+    while (h->rep_key[i] && h->rep_key[i] != k) i = (i + 1) & h->rep_mask;
+    if (!h->rep_key[i]) {
+        h->rep_key[i] = k;
+        h->rep_count[i] = 0;
+        h->rep_used++;
+    }
+    return h->rep_count[i]++;
+}
+
+static uint64_t hasher_ref(const struct dag_hasher *h, struct ref r)
+{
+    if (r.kind == REF_NODE)
+        return r.id < h->n ? h->hash[r.id] : program_leaf_hash((struct ref){ REF_NONE, 0 });
+    return program_leaf_hash(r);
+}
+
+void dag_hasher_extend(struct dag_hasher *h, const struct pnode *nodes, uint32_t n)
+{
+    if (n > h->cap) {
+        h->cap = n > 2 * h->cap ? n : 2 * h->cap;
+        h->hash = program_xrealloc(h->hash, (size_t)h->cap * sizeof *h->hash);
+    }
+    for (; h->n < n; h->n++) {
+        const struct pnode *nd = &nodes[h->n];
+        unsigned nargs = nd->nargs <= PROG_MAX_ARGS ? nd->nargs : PROG_MAX_ARGS;
+        uint64_t args[PROG_MAX_ARGS];
+        for (unsigned a = 0; a < nargs; a++)
+            args[a] = hasher_ref(h, nd->arg[a]);
+        uint64_t expr = program_call_hash(hasher_ref(h, nd->callee), nargs, args);
+        h->hash[h->n] = program_repeat_hash(expr, hasher_repeat(h, expr));
+    }
+}
+
+void dag_hasher_release(struct dag_hasher *h)
+{
+    free(h->hash);
+    free(h->rep_key);
+    free(h->rep_count);
+    *h = (struct dag_hasher)DAG_HASHER_INIT;
+}
+
 void dag_release(struct dag *d)
 {
     free(d->nodes);

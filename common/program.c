@@ -755,6 +755,10 @@ static void emit_program(struct parser *P, const struct def_header *h, size_t en
     }
     p->out = out;
     p->source = program_strndup(P->text + h->start, end - h->start);
+    if (p->n) {
+        p->line_hash = program_xrealloc(NULL, (size_t)p->n * sizeof *p->line_hash);
+        program_line_hashes(p, p->line_hash);
+    }
 }
 
 /* The body: indented lines up to the first non-blank line at column 1 (or the end). */
@@ -943,6 +947,7 @@ void program_file_release(struct program_file *pf)
         free(p->file);
         free(p->nodes);
         free(p->node_line);
+        free(p->line_hash);
         free(p->source);
     }
     free(pf->progs);

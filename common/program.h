@@ -50,6 +50,8 @@ struct program {
     uint32_t *node_line; /* source line of each node */
     struct ref out;    /* what `return` returns */
     char *source;      /* the definition's text */
+    uint64_t *line_hash; /* program_line_hashes, computed by the parser (the evaluator's
+                            function hashes); NULL for a program built by hand */
     /* filled by program_check(): */
     bool invalid;
     char why[160];     /* reason when invalid: "file:line:col: ..." */
@@ -101,5 +103,23 @@ struct dag {
 struct ref dag_add(struct dag *d, const struct program *p);
 uint64_t dag_ref_hash(const struct dag *d, struct ref r);
 void dag_release(struct dag *d);
+
+/* The canonical hash of every line of p: a live line gets the hash of its DAG node (dag_add),
+ * a dead line its expression's hash with repeats not counted. out has p->n entries. */
+void program_line_hashes(const struct program *p, uint64_t *out);
+
+/* A worker receives the master's DAG as nodes only, in id order; dag_hasher gives them the
+ * hashes dag.hash has (the k-th node of one expression, in id order, is its k-th repeat, as
+ * dag_add creates them). dag_hasher_extend hashes nodes[h->n .. n). */
+struct dag_hasher {
+    uint64_t *hash;
+    uint32_t n, cap;
+    uint64_t *rep_key;   /* expression hash | 1, open addressing; 0 = empty */
+    uint32_t *rep_count; /* nodes of that expression so far */
+    uint32_t rep_mask, rep_used;
+};
+#define DAG_HASHER_INIT { NULL, 0, 0, NULL, NULL, 0, 0 }
+void dag_hasher_extend(struct dag_hasher *h, const struct pnode *nodes, uint32_t n);
+void dag_hasher_release(struct dag_hasher *h);
 
 #endif

@@ -691,6 +691,40 @@ START_TEST(test_repeated_lines)
 }
 END_TEST
 
+/* A worker rebuilds the master's node hashes from the nodes alone (dag_hasher), and a program's
+ * live lines hash as their DAG nodes do (program_line_hashes): repeats included, in pieces. */
+START_TEST(test_node_hashes_rebuilt)
+{
+    const char *texts[] = {
+        "def solve_a(I):\n    x1 = objects(I, T, F, T)\n    x2 = objects(I, T, F, T)\n"
+        "    O = intersection(x1, x2)\n    return O\n",
+        "def solve_b(I):\n    x1 = objects(I, T, F, T)\n    x2 = objects(I, T, F, T)\n"
+        "    x3 = objects(I, T, F, T)\n    x4 = combine(x1, x3)\n    O = combine(x4, x2)\n    return O\n",
+        "def solve_c(I):\n    x1 = objects(I, T, F, T)\n    x9 = palette(I)\n    x2 = size(x1)\n"
+        "    O = astuple(x2, x2)\n    return O\n",
+    };
+    struct parsed pr[3];
+    struct dag d = DAG_INIT;
+    struct dag_hasher h = DAG_HASHER_INIT;
+    for (int k = 0; k < 3; k++) {
+        struct program *p = parse_one(&pr[k], texts[k]);
+        struct ref root = dag_add(&d, p);
+        dag_hasher_extend(&h, d.nodes, d.n); /* as NODES messages arrive */
+        uint64_t lines[8];
+        program_line_hashes(p, lines);
+        ck_assert_uint_eq(lines[p->n - 1], dag_ref_hash(&d, root));
+        ck_assert_uint_eq(p->line_hash[p->n - 1], dag_ref_hash(&d, root));
+    }
+    ck_assert_uint_eq(h.n, d.n);
+    for (uint32_t i = 0; i < d.n; i++)
+        ck_assert_uint_eq(h.hash[i], d.hash[i]);
+    dag_hasher_release(&h);
+    dag_release(&d);
+    for (int k = 0; k < 3; k++)
+        parsed_release(&pr[k]);
+}
+END_TEST
+
 START_TEST(test_dag_many)
 {
     /* 784 programs sharing vmirror(I), each with its own crop and hconcat: the index grows
@@ -833,6 +867,7 @@ static Suite *program_suite(void)
     tcase_add_test(tc, test_dag_sharing);
     tcase_add_test(tc, test_dag_many);
     tcase_add_test(tc, test_repeated_lines);
+    tcase_add_test(tc, test_node_hashes_rebuilt);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("arc_dsl");

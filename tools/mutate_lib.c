@@ -341,6 +341,7 @@ int mutate_program(const struct program *p, uint64_t seed, double rate, int coun
     struct mut_rng r;
     mut_seed(&r, mutate_seed_for(seed, p->name));
     struct program tmp = *p;
+    tmp.line_hash = NULL; /* p's, not the mutants' (only checked and hashed here) */
     size_t nseen = 0;
     seen[nseen++] = program_hash(p);
     int made = 0;

@@ -44,6 +44,13 @@ struct dsl_runtime {
     size_t arena_used, arena_cap;    /* bytes; hitting the cap ends the evaluation with memout */
     size_t mem_limit;                /* cap per evaluation, 0 = unlimited */
     uint32_t next_func_id;           /* identity of new closures */
+    /* The hash of a new closure: func_base | (its id - func_first_id). The evaluator sets both
+     * before each line or DAG node: func_base = the node's canonical hash with its low 32 bits
+     * clear, func_first_id = next_func_id then. So a function's hash, and the order of a set of
+     * functions, depend only on the expression that made it, never on which candidates ran
+     * earlier on the same sample (score) or whether the DAG was used (run). */
+    uint64_t func_base;
+    uint32_t func_first_id;
     uint32_t depth;                  /* nested function calls (RecursionError past a limit) */
     uint64_t ticks;
 };

@@ -240,6 +240,7 @@ struct eval_state {
     size_t stack_cap;
     char *msgs;                     /* failure messages, NUL-separated */
     size_t msgs_len, msgs_cap;
+    struct dag_hasher hasher;       /* canonical hash of each node: where its closures come from */
     /* the candidate being evaluated */
     struct ref root;
     uint32_t limit_ms;
@@ -274,6 +275,7 @@ void eval_state_free(struct eval_state *st)
     if (st == NULL)
         return;
     dsl_arena_free(st->arena);
+    dag_hasher_release(&st->hasher);
     free(st->memo);
     free(st->stack);
     free(st->msgs);
@@ -296,6 +298,15 @@ static void eval_forget(struct eval_state *st)
     dsl_arena_reset(st->arena);
     st->msgs_len = 0;
     dsl_rt.next_func_id = 0;
+    dsl_rt.func_base = 0;
+    dsl_rt.func_first_id = 0;
+}
+
+/* Closures made from here on hash by the expression being computed (dsl.h). */
+static inline void func_origin(uint64_t node_hash)
+{
+    dsl_rt.func_base = node_hash & ~(uint64_t)UINT32_MAX;
+    dsl_rt.func_first_id = dsl_rt.next_func_id > PRIM_COUNT ? dsl_rt.next_func_id : PRIM_COUNT + 1;
 }
 
 void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_t n_nodes,
@@ -311,6 +322,9 @@ void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_
         st->stack = xrealloc(st->stack, need * sizeof(*st->stack));
         st->stack_cap = need;
     }
+    if (n_nodes < st->hasher.n) /* another DAG (the worker's only grows) */
+        dag_hasher_release(&st->hasher);
+    dag_hasher_extend(&st->hasher, nodes, n_nodes);
     st->nodes = nodes;
     st->n_nodes = n_nodes;
     st->in = in;
@@ -391,6 +405,7 @@ static void node_compute(struct eval_state *st, uint32_t id)
     st->current = id;
     st->node_wall0 = clock_us(CLOCK_MONOTONIC);
     st->node_bytes0 = dsl_rt.arena_used;
+    func_origin(st->hasher.hash[id]);
     eval_nodes_run++;
     val r = fn_call(f, nd->nargs, args);
     st->current = NO_NODE;
@@ -487,6 +502,7 @@ struct program_run {
     const struct program *p;
     val I, S, C;
     val *vals;
+    const uint64_t *line_hash; /* program_line_hashes */
 };
 
 static val program_ref(const struct program_run *r, struct ref ref)
@@ -522,6 +538,7 @@ static val program_body(void *ctx)
         val args[PROG_MAX_ARGS];
         for (int k = 0; k < nd->nargs; k++)
             args[k] = program_ref(r, nd->arg[k]);
+        func_origin(r->line_hash[i]);
         if (BF_LIKELY(prof == NULL)) {
             r->vals[i] = fn_call(f, nd->nargs, args);
             continue;
@@ -540,6 +557,7 @@ static val program_body(void *ctx)
 
 static struct dsl_arena *program_arena;
 static val *program_vals;
+static uint64_t *program_hashes;
 static uint32_t program_vals_cap;
 
 void eval_program_release(void)
@@ -565,10 +583,18 @@ void eval_program(const struct program *p, val I, val S, val C, uint32_t limit_m
     dsl_rt.next_func_id = 0;
     if (p->n > program_vals_cap) { /* kept between calls (perf: no malloc per call) */
         program_vals = xrealloc(program_vals, (size_t)p->n * sizeof(val));
+        program_hashes = xrealloc(program_hashes, (size_t)p->n * sizeof(uint64_t));
         program_vals_cap = p->n;
     }
-    struct program_run r = { p, I, S, C, program_vals };
+    const uint64_t *line_hash = p->line_hash;
+    if (line_hash == NULL) {
+        program_line_hashes(p, program_hashes);
+        line_hash = program_hashes;
+    }
+    struct program_run r = { p, I, S, C, program_vals, line_hash };
     eval_call_protected(program_body, &r, limit_ms, mem_limit, out);
+    dsl_rt.func_base = 0;
+    dsl_rt.func_first_id = 0;
     dsl_arena_use(prev);
 }
 

@@ -339,6 +339,7 @@ val fn_prim(enum prim_id id)
             prim_funcs[i].arity = prim_table[i].arity;
             prim_funcs[i].prim = (uint16_t)i;
             prim_funcs[i].id = (uint32_t)i + 1;
+            prim_funcs[i].hash = (int64_t)i + 1;
         }
         prim_funcs_ready = true;
     }
@@ -354,6 +355,8 @@ struct vfunc *fn_new(enum func_kind kind, uint8_t arity)
     f->kind = (uint8_t)kind;
     f->arity = arity;
     f->id = dsl_rt.next_func_id++;
+    uint64_t h = dsl_rt.func_base | (uint32_t)(f->id - dsl_rt.func_first_id);
+    f->hash = h == UINT64_MAX ? -2 : (int64_t)h; /* -1 is no hash in CPython */
     return f;
 }
 

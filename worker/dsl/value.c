@@ -249,7 +249,7 @@ int64_t val_hash(val v)
     case V_INT: return int_hash(v.u.i);
     case V_TUPLE: return tuple_hash(v.u.t);
     case V_SET: return frozenset_hash(v.u.s);
-    case V_FUNC: return (int64_t)v.u.f->id;
+    case V_FUNC: return v.u.f->hash;
     default: dsl_raise(EXC_TYPE, "unhashable value");
     }
 }

@@ -17,7 +17,8 @@
  * same open-addressing table (8 slots to start, linear probes then perturbation, resize rule,
  * dummies left by discard) and the same construction algorithms (add, merge/copy, |, &, -), so
  * iteration order is CPython's whenever a primitive builds its sets in Python's sequence.
- * Functions hash by creation id (Python hashes them by address: any consistent order will do). */
+ * Functions hash by where they were made (Python hashes them by address: any consistent order
+ * will do, but it must not depend on what else ran before; see dsl_rt.func_base). */
 #ifndef BF_VALUE_H
 #define BF_VALUE_H
 
@@ -100,7 +101,8 @@ struct vfunc {
     uint8_t kind;   /* enum func_kind */
     uint8_t arity;  /* number of arguments the function takes (co_argcount) */
     uint16_t prim;  /* F_PRIM */
-    uint32_t id;    /* identity: equality and hash */
+    uint32_t id;    /* identity (equality): unique within an evaluation's arena */
+    int64_t hash;   /* hash(f): see fn_new (dsl.h) */
     int64_t n;      /* F_POWER */
     val a, b, c;
 };
