@@ -114,6 +114,14 @@ struct ref dag_add(struct dag *d, const struct program *p)
     return root;
 }
 
+/* dag_ref_hash of dag_translate(r, i, map) without the map: earlier lines' hashes are in out. */
+static uint64_t line_ref_hash(struct ref r, uint32_t i, const uint64_t *out)
+{
+    if (r.kind == REF_NODE)
+        return r.id < i ? out[r.id] : program_leaf_hash((struct ref){ REF_NONE, 0 });
+    return program_leaf_hash(r.kind > REF_C ? (struct ref){ REF_NONE, 0 } : r);
+}
+
 void program_line_hashes(const struct program *p, uint64_t *out)
 {
     if (p->n == 0)
@@ -128,15 +136,9 @@ void program_line_hashes(const struct program *p, uint64_t *out)
         const struct pnode *src = &p->nodes[i];
         unsigned nargs = src->nargs <= PROG_MAX_ARGS ? src->nargs : PROG_MAX_ARGS;
         uint64_t args[PROG_MAX_ARGS];
-        for (unsigned a = 0; a < nargs; a++) {
-            struct ref r = dag_translate(src->arg[a], i, NULL);
-            args[a] = src->arg[a].kind == REF_NODE && src->arg[a].id < i ? out[src->arg[a].id]
-                                                                           : program_leaf_hash(r);
-        }
-        struct ref c = dag_translate(src->callee, i, NULL);
-        uint64_t callee = src->callee.kind == REF_NODE && src->callee.id < i ? out[src->callee.id]
-                                                                              : program_leaf_hash(c);
-        uint64_t h = program_call_hash(callee, nargs, args);
+        for (unsigned a = 0; a < nargs; a++)
+            args[a] = line_ref_hash(src->arg[a], i, out);
+        uint64_t h = program_call_hash(line_ref_hash(src->callee, i, out), nargs, args);
         out[i] = live[i] ? program_repeat_hash(h, program_repeats_next(&rep, h)) : h;
     }
     program_repeats_release(&rep);

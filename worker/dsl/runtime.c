@@ -92,7 +92,7 @@ static struct arena_block *block_new(size_t n, size_t arena_bytes)
         return b;
     }
     size_t want = sizeof(*b) + (n > ARENA_BIG_BLOCK_SIZE ? n : ARENA_BIG_BLOCK_SIZE);
-    if (want < n) /* overflow */
+    if (want < n || want > SIZE_MAX / 2) /* overflow, or more than any machine maps */
         return NULL;
     size_t len = (want + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     /* map one huge page more and trim, so that the block starts on a huge-page boundary */
