@@ -377,6 +377,47 @@ START_TEST(test_function_order_independent)
 }
 END_TEST
 
+/* Which error a candidate reports does not depend on what ran before on the sample: a node that
+ * failed for an earlier candidate fails this one where it alone would have run that node. */
+static const char errors_text[] =
+    "def solve_div(I):\n"
+    "    x1 = divide(ONE, ZERO)\n"
+    "    return x1\n"
+    "\n"
+    "def solve_both(I):\n"
+    "    x1 = divide(ONE, ZERO)\n"
+    "    x2 = astuple(ONE, TWO)\n"
+    "    x3 = sfilter(x2, flip)\n"
+    "    x4 = first(x3)\n"
+    "    O = astuple(x1, x4)\n"
+    "    return O\n";
+
+START_TEST(test_error_independent_of_order)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "errors.py", errors_text, strlen(errors_text), stderr), 2);
+    struct dag d = DAG_INIT;
+    struct ref div = dag_add(&d, &pf.progs[0]), both = dag_add(&d, &pf.progs[1]);
+    struct eval_result r;
+    char alone[256];
+    eval_sample_begin(st, d.nodes, d.n, &inputs, 0, 0);
+    eval_candidate(st, both, 1000, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    snprintf(alone, sizeof alone, "%s", r.msg);
+    ck_assert_msg(strncmp(alone, "ZeroDivisionError", 17) == 0, "%s", alone); /* its first argument */
+    eval_sample_end(st);
+    eval_sample_begin(st, d.nodes, d.n, &inputs, 0, 0);
+    eval_candidate(st, div, 1000, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    eval_candidate(st, both, 1000, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    ck_assert_str_eq(r.msg, alone);
+    eval_sample_end(st);
+    dag_release(&d);
+    program_file_release(&pf);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -391,6 +432,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_eval_program);
     tcase_add_test(tc, test_timeout_in_huge_primitive);
     tcase_add_test(tc, test_function_order_independent);
+    tcase_add_test(tc, test_error_independent_of_order);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -415,9 +415,10 @@ static void node_compute(struct eval_state *st, uint32_t id)
     m->value = r;
 }
 
+/* Operands still to compute, and failed ones (eval_root fails the candidate where it meets them). */
 static void push_operand(struct eval_state *st, size_t *sp, struct ref r)
 {
-    if (r.kind == REF_NODE && st->memo[r.id].gen != st->gen)
+    if (r.kind == REF_NODE && (st->memo[r.id].gen != st->gen || st->memo[r.id].failed))
         st->stack[(*sp)++] = r.id;
 }
 
@@ -434,6 +435,12 @@ static val eval_root(void *ctx)
         uint32_t id = st->stack[sp - 1];
         struct memo *m = &st->memo[id];
         if (m->gen == st->gen) {
+            if (m->failed && id != st->root.id) {
+                /* Where this candidate alone would have run the failed node, it fails with that
+                 * node's error: so the message never depends on what ran before on the sample. */
+                memo_fail(st, st->root.id, (enum dsl_outcome)m->outcome, m->msg);
+                return v_none();
+            }
             sp--;
             continue;
         }
