@@ -383,7 +383,7 @@ static void depth_enter(uint32_t frames)
 }
 
 /* The body of a closure (f->arity arguments already checked). */
-static val closure_call(const struct vfunc *f, const val *argv)
+__attribute__((noinline)) static val closure_call(const struct vfunc *f, const val *argv)
 {
     val buf[4];
     switch (f->kind) {
