@@ -655,11 +655,15 @@ int64_t val_as_int(val v, const char *what)
 
 /* Only the kind of an empty slot is ever read (perf: the hash and payload are left as they
  * are). Only this file looks inside set tables. */
+#define SET_TICK_SLOTS 65536 /* slots cleared or re-inserted between two interrupt checks */
+
 static void set_table_clear(struct set_entry *table, int64_t size)
 {
-    for (int64_t i = 0; i < size; i++) {
-        table[i].key.kind = V_EMPTY_SLOT;
-        if ((i & 65535) == 65535)
+    for (int64_t start = 0; start < size; start += SET_TICK_SLOTS) {
+        int64_t end = size - start > SET_TICK_SLOTS ? start + SET_TICK_SLOTS : size;
+        for (int64_t i = start; i < end; i++)
+            table[i].key.kind = V_EMPTY_SLOT;
+        if (end < size)
             DSL_TICK(); /* fresh memory of a big table: page faults */
     }
 }
@@ -778,10 +782,12 @@ __attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t m
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    for (int64_t k = 0; k < oldsize; k++) {
-        if (slot_active(&old[k]))
-            set_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
-        if ((k & 4095) == 4095)
+    for (int64_t start = 0; start < oldsize; start += SET_TICK_SLOTS / 16) {
+        int64_t end = oldsize - start > SET_TICK_SLOTS / 16 ? start + SET_TICK_SLOTS / 16 : oldsize;
+        for (int64_t k = start; k < end; k++)
+            if (slot_active(&old[k]))
+                set_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
+        if (end < oldsize)
             DSL_TICK(); /* tables of millions take longer than the 10 ms a timeout allows */
     }
     if (old != small_copy)
