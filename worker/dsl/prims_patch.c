@@ -1165,8 +1165,9 @@ val prim_connect(const val *a)
     val ei = py_add_int(py_max2(ai, bi), 1);
     val sj = py_min2(aj, bj);
     val ej = py_add_int(py_max2(aj, bj), 1);
-    struct vset *s = set_new();
+    struct vset *s;
     if (val_eq(ai, bi)) {
+        s = set_new();
         int64_t lo = range_arg(sj), hi = range_arg(ej);
         for (int64_t j = lo; j < hi; j++) {
             set_add(s, tuple_pair(ai, v_int(j)));
@@ -1175,6 +1176,7 @@ val prim_connect(const val *a)
         return set_freeze(s);
     }
     if (val_eq(aj, bj)) {
+        s = set_new();
         int64_t lo = range_arg(si), hi = range_arg(ei);
         for (int64_t i = lo; i < hi; i++) {
             set_add(s, tuple_pair(v_int(i), aj));
@@ -1184,7 +1186,8 @@ val prim_connect(const val *a)
     }
     bool diagonal = val_eq(py_sub(bi, ai), py_sub(bj, aj));
     if (!diagonal && !val_eq(py_sub(bi, ai), py_sub(aj, bj)))
-        return set_empty();
+        return set_empty(); /* most pairs of a product (perf: no set made for them) */
+    s = set_new();
     /* zip(range(si, ei), range(sj, ej)) or zip(range(si, ei), range(ej - 1, sj - 1, -1)) */
     int64_t i0 = range_arg(si), i1 = range_arg(ei);
     int64_t j0, n;
