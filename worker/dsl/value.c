@@ -52,19 +52,19 @@ struct vtuple *tuple_new(uint32_t len)
     return t;
 }
 
-/* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_HI) and cells (c, (i, j)) for
+/* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_LO + PAIR_SPAN) = [-48, 80) and cells (c, (i, j)) for
  * colours c in 0..9 and i, j in [0, CELL_SIDE) are process-wide singletons with their hashes
  * precomputed, so building coordinates and cells allocates and hashes nothing. Tuples are
  * immutable and nothing compares tuples by address except as a shortcut for equality (val_eq,
  * set probes: CPython's identity shortcut), so sharing is unobservable. Bools are never
  * interned: (True, 1) must keep its own repr. */
-#define PAIR_LO (-48)
-#define PAIR_HI 80
-#define PAIR_SPAN (PAIR_HI - PAIR_LO)
+#define PAIR_LO DSL_PAIR_LO
+#define PAIR_SPAN DSL_PAIR_SPAN
 #define CELL_SIDE 32
 #define CELL_COLOURS 10
-#define PAIR_STRIDE (sizeof(struct vtuple) + 2 * sizeof(val))
-static unsigned char *pair_pool;  /* PAIR_SPAN * PAIR_SPAN pairs, row-major by (i, j) */
+#define PAIR_STRIDE DSL_PAIR_STRIDE
+unsigned char *dsl_pair_pool;     /* PAIR_SPAN * PAIR_SPAN pairs, row-major by (i, j) */
+#define pair_pool dsl_pair_pool
 static unsigned char *cell_pool;  /* CELL_COLOURS * CELL_SIDE * CELL_SIDE cells */
 
 static void *static_alloc(size_t n);
@@ -100,7 +100,7 @@ __attribute__((noinline)) static void intern_init(void)
 
 static inline bool pair_interned(int64_t a, int64_t b)
 {
-    return (uint64_t)(a - PAIR_LO) < PAIR_SPAN && (uint64_t)(b - PAIR_LO) < PAIR_SPAN;
+    return (uint64_t)a - (uint64_t)PAIR_LO < PAIR_SPAN && (uint64_t)b - (uint64_t)PAIR_LO < PAIR_SPAN;
 }
 
 static inline struct vtuple *pair_get(int64_t a, int64_t b)
@@ -137,7 +137,7 @@ val tuple_pair(val a, val b)
     return tuple_pair_alloc(a, b);
 }
 
-val tuple_ints(int64_t a, int64_t b)
+val tuple_ints_slow(int64_t a, int64_t b)
 {
     if (pair_interned(a, b))
         return v_tuple(pair_get(a, b));

@@ -123,7 +123,19 @@ static inline bool v_is_func(val v) { return v.kind == V_FUNC; }
 /* ---- tuples ---- */
 struct vtuple *tuple_new(uint32_t len);         /* items to be filled by the caller */
 val tuple_pair(val a, val b);                  /* (a, b) */
-val tuple_ints(int64_t a, int64_t b);          /* (a, b) of ints */
+/* (a, b) of ints; the interned pairs (value.c) inline (perf: one call per coordinate saved). */
+#define DSL_PAIR_LO (-48)
+#define DSL_PAIR_SPAN 128
+#define DSL_PAIR_STRIDE (sizeof(struct vtuple) + 2 * sizeof(val))
+extern unsigned char *dsl_pair_pool; /* NULL until the first pair is made */
+val tuple_ints_slow(int64_t a, int64_t b);
+static inline val tuple_ints(int64_t a, int64_t b)
+{
+    uint64_t i = (uint64_t)a - (uint64_t)DSL_PAIR_LO, j = (uint64_t)b - (uint64_t)DSL_PAIR_LO;
+    if (dsl_pair_pool != NULL && i < DSL_PAIR_SPAN && j < DSL_PAIR_SPAN)
+        return v_tuple((struct vtuple *)(void *)(dsl_pair_pool + (i * DSL_PAIR_SPAN + j) * DSL_PAIR_STRIDE));
+    return tuple_ints_slow(a, b);
+}
 val tuple_empty(void);                         /* () (a shared singleton) */
 static inline uint32_t tup_len(val v) { return v.u.t->len; }
 static inline val tup_get(val v, uint32_t i) { return v.u.t->item[i]; }
