@@ -795,8 +795,8 @@ __attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t m
     DSL_TICK();
 }
 
-/* set_add_entry (inlined into the hot callers: perf). */
-static inline void set_add_entry(struct vset *s, val key, int64_t hash)
+/* set_add_entry: CPython's probe loop, in full. */
+__attribute__((noinline)) static void set_add_entry_full(struct vset *s, val key, int64_t hash)
 {
     uint64_t mask = (uint64_t)s->mask;
     uint64_t i = (uint64_t)hash & mask;
@@ -834,6 +834,27 @@ found_unused_or_dummy:
     if ((uint64_t)s->fill * 5 < mask * 3)
         return;
     set_table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+}
+
+/* set_add_entry with its two commonest outcomes first, without a call (perf): the first slot
+ * probed is empty (the key goes there, as the full loop would put it: no dummy can have been
+ * seen before it), or holds this very key. Anything else runs the full loop from the start. */
+static inline void set_add_entry(struct vset *s, val key, int64_t hash)
+{
+    uint64_t mask = (uint64_t)s->mask;
+    struct set_entry *e = &s->table[(uint64_t)hash & mask];
+    if (BF_LIKELY(slot_empty(e))) {
+        s->fill++;
+        s->used++;
+        e->key = key;
+        e->hash = hash;
+        if (BF_UNLIKELY((uint64_t)s->fill * 5 >= mask * 3))
+            set_table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+        return;
+    }
+    if (e->hash == hash && same_key(e->key, key))
+        return;
+    set_add_entry_full(s, key, hash);
 }
 
 void set_add_hashed(struct vset *s, val key, int64_t hash)
