@@ -418,6 +418,77 @@ START_TEST(test_error_independent_of_order)
 }
 END_TEST
 
+/* The call memo (dsl.h): x4 makes 30 nested calls, so from its ninth call in a line on it is
+ * looked up. It must tell True from 1 and a set from an equal set in another order, and never
+ * hand out one new function twice. Each program below is also run through the DAG. */
+#define MEMO_COSTLY_LINES \
+    "    x1 = compose(identity, identity)\n" \
+    "    x2 = compose(x1, x1)\n" \
+    "    x3 = compose(x2, x2)\n" \
+    "    x4 = compose(x3, x3)\n"
+static const char memo_text[] =
+    "def solve_bools(I):\n" MEMO_COSTLY_LINES
+    "    x5 = repeat(ONE, TEN)\n"
+    "    x6 = repeat(T, TEN)\n"
+    "    x7 = combine(x5, x6)\n"
+    "    O = apply(x4, x7)\n"
+    "    return O\n"
+    "\n"
+    "def solve_orders(I):\n" MEMO_COSTLY_LINES
+    "    x5 = compose(first, x4)\n"
+    "    x6 = initset(ZERO)\n"
+    "    x7 = insert(EIGHT, x6)\n" /* frozenset({0, 8}): 0 first */
+    "    x8 = initset(EIGHT)\n"
+    "    x9 = insert(ZERO, x8)\n"  /* the same set, 8 first */
+    "    x10 = repeat(x7, FIVE)\n"
+    "    x11 = repeat(x9, FIVE)\n"
+    "    x12 = combine(x10, x11)\n"
+    "    x13 = combine(x12, x12)\n"
+    "    O = apply(x5, x13)\n"
+    "    return O\n"
+    "\n"
+    "def solve_new_functions(I):\n" MEMO_COSTLY_LINES
+    "    x5 = lbind(rbind, add)\n"
+    "    x6 = compose(x5, x4)\n" /* x -> a new function rbind(add, x) */
+    "    x7 = repeat(ONE, TEN)\n"
+    "    x8 = apply(x6, x7)\n"
+    "    x9 = dedupe(x8)\n"
+    "    O = size(x9)\n"
+    "    return O\n";
+
+START_TEST(test_call_memo)
+{
+    static const struct { const char *name, *expect; } cases[] = {
+        { "solve_bools", "(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, True, True, True, True, True, True, True, "
+                         "True, True, True)" },
+        { "solve_orders", "(0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8)" },
+        { "solve_new_functions", "10" },
+    };
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "memo.py", memo_text, strlen(memo_text), stderr), 3);
+    struct dag d = DAG_INIT;
+    struct eval_result r;
+    for (size_t i = 0; i < pf.n; i++) {
+        struct program *p = &pf.progs[i];
+        ck_assert_str_eq(p->name, cases[i].name);
+        ck_assert_msg(program_check(p), "%s", p->why);
+        uint64_t hits0 = dsl_rt.memo_hits;
+        eval_program(p, inputs.input[0], inputs.S, v_none(), 1000, 0, &r);
+        ck_assert_msg(r.outcome == DSL_OK, "%s: %s", cases[i].name, r.msg);
+        ck_assert_str_eq(repr_of(r.value), cases[i].expect);
+        ck_assert_msg(dsl_rt.memo_hits > hits0, "%s: the memo was not used", cases[i].name);
+        struct ref root = dag_add(&d, p);
+        eval_sample_begin(st, d.nodes, d.n, &inputs, 0, 0);
+        eval_candidate(st, root, 1000, &r);
+        ck_assert_msg(r.outcome == DSL_OK, "%s (DAG): %s", cases[i].name, r.msg);
+        ck_assert_str_eq(repr_of(r.value), cases[i].expect);
+        eval_sample_end(st);
+    }
+    dag_release(&d);
+    program_file_release(&pf);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -433,6 +504,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_timeout_in_huge_primitive);
     tcase_add_test(tc, test_function_order_independent);
     tcase_add_test(tc, test_error_independent_of_order);
+    tcase_add_test(tc, test_call_memo);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,6 +53,8 @@ struct dsl_runtime {
     uint32_t func_first_id;
     uint32_t depth;                  /* nested function calls (RecursionError past a limit) */
     uint64_t ticks;
+    uint64_t calls;                  /* function calls made so far (the call memo's cost) */
+    uint64_t memo_hits;              /* calls answered by the call memo so far */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -80,6 +82,18 @@ val fn_call2(val f, val a, val b);
 int fn_arity(val f);                       /* co_argcount */
 val fn_prim(enum prim_id id);              /* the (unique) function value of a primitive */
 struct vfunc *fn_new(enum func_kind kind, uint8_t arity); /* a new closure with a fresh id */
+
+/* The call memo. The DSL is pure and no DSL code catches an exception, so a closure called
+ * again with the same arguments returns the same value: within the computation of one program
+ * line (or DAG node), the calls of closures that are the values of earlier lines are looked up
+ * in a table once they prove costly (a solver that filters cells by the nearest of all objects,
+ * for each object, computes that nearest object once per cell instead of once per pair).
+ * Arguments match when they are the same values of the same kinds (True is not 1 here) and the
+ * same set and function objects (a set's order is observable), and a value containing a
+ * function is never memoised (a new closure is a new identity). Whether a call is memoised
+ * depends only on the line and its operands, so results never depend on what ran before. */
+void dsl_memo_line_begin(void);            /* before each line or node: forget the table */
+void dsl_memo_mark_line_value(val v);      /* after it: a closure it returned is eligible */
 
 typedef val (*prim_fn)(const val *args);
 #define PRIM(name, arity, ret, args, doc) val prim_##name(const val *a);

@@ -307,6 +307,7 @@ static inline void func_origin(uint64_t node_hash)
 {
     dsl_rt.func_base = node_hash & ~(uint64_t)UINT32_MAX;
     dsl_rt.func_first_id = dsl_rt.next_func_id > PRIM_COUNT ? dsl_rt.next_func_id : PRIM_COUNT + 1;
+    dsl_memo_line_begin();
 }
 
 void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_t n_nodes,
@@ -408,6 +409,7 @@ static void node_compute(struct eval_state *st, uint32_t id)
     func_origin(st->hasher.hash[id]);
     eval_nodes_run++;
     val r = fn_call(f, nd->nargs, args);
+    dsl_memo_mark_line_value(r);
     st->current = NO_NODE;
     struct memo *m = &st->memo[id];
     m->gen = st->gen;
@@ -548,6 +550,7 @@ static val program_body(void *ctx)
         func_origin(r->line_hash[i]);
         if (BF_LIKELY(prof == NULL)) {
             r->vals[i] = fn_call(f, nd->nargs, args);
+            dsl_memo_mark_line_value(r->vals[i]);
             continue;
         }
         uint32_t slot = nd->callee.kind == REF_PRIM ? nd->callee.id : PRIM_COUNT;
@@ -556,6 +559,7 @@ static val program_body(void *ctx)
         prof->current = slot;
         prof->t0 = t0;
         r->vals[i] = fn_call(f, nd->nargs, args);
+        dsl_memo_mark_line_value(r->vals[i]);
         prof->ns[slot] += profile_now_ns() - t0;
         prof->current = PRIM_COUNT + 1;
     }

@@ -1222,6 +1222,22 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
     return freeze_copy(obj);
 }
 
+/* Whether grid is h rows of w cells (a rectangle: no cell lookup can raise) all equal to bg:
+ * then objects() visits every cell and skips each one. */
+static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
+{
+    for (int64_t i = 0; i < h; i++) {
+        val row = grid.u.t->item[i];
+        if (row.kind != V_TUPLE || row.u.t->len != w)
+            return false;
+        for (int64_t j = 0; j < w; j++)
+            if (!eq_fast(row.u.t->item[j], bg))
+                return false;
+        DSL_TICK();
+    }
+    return true;
+}
+
 val prim_objects(const val *a)
 {
     struct objects_run r;
@@ -1231,7 +1247,10 @@ val prim_objects(const val *a)
     r.bg = val_truthy(a[3]) ? prim_mostcolor(a) : v_none();
     r.h = val_len(r.grid);
     r.w = val_len(val_index(r.grid, 0));
-    /* from here on grid is a non-empty tuple; unvisited = asindices(grid) */
+    /* from here on grid is a non-empty tuple */
+    if (no_object_cell(r.grid, r.h, r.w, r.bg))
+        return set_empty(); /* perf: not one cell starts an object, so no asindices(grid) */
+    /* unvisited = asindices(grid) */
     r.stride = int_add(r.w, 2);
     int64_t keys = int_mul(int_add(r.h, 2), r.stride);
     if (keys <= 0 || keys > ((int64_t)1 << 40))

@@ -423,17 +423,234 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
     }
 }
 
+/* ---------------------------------------------------------------- the call memo (dsl.h) */
+
+/* A closure's first MEMO_LEARN_CALLS calls in a line are measured; it is memoised when they
+ * cost MEMO_MIN_COST on average, in nested calls plus arena bytes / MEMO_BYTES_PER_CALL (a
+ * lookup costs about one call: a cheaper closure is not worth it). Deterministic counts, never
+ * clocks: whether a call is memoised must not vary from run to run (it shifts the numbering of
+ * the closures made after it, so the order of a set of functions). */
+#define MEMO_LEARN_CALLS 8
+#define MEMO_MIN_COST 16
+#define MEMO_BYTES_PER_CALL 256
+#define MEMO_MIN_SLOTS 256
+#define MEMO_MAX_SLOTS ((uint64_t)1 << 20) /* 88 MiB, at most 1/8 of the memory cap; a full
+                                              table stops memoising */
+#define MEMO_SCAN_BUDGET 16384             /* values looked at for functions in a result */
+#define MEMO_MAX_ARGS 3                    /* closures take 1 to 3 arguments */
+
+struct memo_entry {
+    const struct vfunc *f; /* NULL: empty */
+    int64_t hash;
+    uint32_t depth;        /* dsl_rt.depth when computed: reused at that depth or less only */
+    val args[MEMO_MAX_ARGS];
+    val result;
+};
+
+static struct {
+    struct memo_entry *table; /* in the arena; NULL until a line memoises its first call */
+    uint64_t mask, used;
+    uint32_t gen;             /* the line being computed */
+} memo;
+
+void dsl_memo_line_begin(void)
+{
+    memo.table = NULL;
+    memo.mask = memo.used = 0;
+    memo.gen++;
+}
+
+void dsl_memo_mark_line_value(val v)
+{
+    if (v.kind == V_FUNC && v.u.f->kind != F_PRIM)
+        v.u.f->memo = 1;
+}
+
+/* Same value, same kinds, same set and function objects: a call given either behaves alike. */
+static bool memo_same(val a, val b)
+{
+    if (a.kind != b.kind)
+        return false;
+    if (a.kind != V_TUPLE || a.u.t == b.u.t)
+        return a.kind == V_NONE || a.u.i == b.u.i;
+    const struct vtuple *x = a.u.t, *y = b.u.t;
+    if (x->len != y->len || (x->hashed && y->hashed && x->hash != y->hash))
+        return false;
+    for (uint32_t i = 0; i < x->len; i++)
+        if (!memo_same(x->item[i], y->item[i]))
+            return false;
+    return true;
+}
+
+/* A hash consistent with memo_same (perf: small tuples, such as an (i, j) or (cell, object)
+ * made for the call, hashed here without CPython's tuple hash and without recursion for an
+ * (i, j) inside; sets and functions by address; bigger tuples by their cached CPython hash). */
+static inline uint64_t memo_hash_leaf(val v) /* not a tuple */
+{
+    if (v.kind >= V_SET)
+        return (uint64_t)(uintptr_t)v.u.s >> 4;
+    return (uint64_t)v.u.i * 0x9e3779b97f4a7c15u + v.kind;
+}
+
+static uint64_t memo_hash_tuple(const struct vtuple *t)
+{
+    if (t->len > 3)
+        return (uint64_t)val_hash(v_tuple((struct vtuple *)(uintptr_t)t));
+    uint64_t h = t->len;
+    for (uint32_t i = 0; i < t->len; i++) {
+        val x = t->item[i];
+        uint64_t hx;
+        if (x.kind != V_TUPLE) {
+            hx = memo_hash_leaf(x);
+        } else if (x.u.t->len == 2 && x.u.t->item[0].kind != V_TUPLE && x.u.t->item[1].kind != V_TUPLE) {
+            hx = ((2 ^ memo_hash_leaf(x.u.t->item[0])) * 0x100000001b3u ^ memo_hash_leaf(x.u.t->item[1])) *
+                 0x100000001b3u;
+        } else {
+            hx = memo_hash_tuple(x.u.t);
+        }
+        h = (h ^ hx) * 0x100000001b3u;
+    }
+    return h;
+}
+
+static inline uint64_t memo_hash(val v)
+{
+    return v.kind == V_TUPLE ? memo_hash_tuple(v.u.t) : memo_hash_leaf(v);
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdu;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53u;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Whether v may hold a function made since the id first_new (or is too big to tell within
+ * *budget values). */
+static bool memo_may_hold_new_function(val v, uint32_t first_new, int64_t *budget)
+{
+    if (--*budget < 0)
+        return true;
+    switch (v.kind) {
+    case V_FUNC: return v.u.f->id >= first_new;
+    case V_TUPLE:
+        for (uint32_t i = 0; i < v.u.t->len; i++)
+            if (v.u.t->item[i].kind >= V_TUPLE && memo_may_hold_new_function(v.u.t->item[i], first_new, budget))
+                return true;
+        return false;
+    case V_SET:
+        for (int64_t pos = 0; pos <= v.u.s->mask; pos++) {
+            val k = v.u.s->table[pos].key;
+            if (k.kind >= V_TUPLE && k.kind <= V_FUNC && memo_may_hold_new_function(k, first_new, budget))
+                return true;
+        }
+        return false;
+    default: return false;
+    }
+}
+
+static void memo_grow(void)
+{
+    uint64_t slots = memo.table == NULL ? MEMO_MIN_SLOTS : (memo.mask + 1) * 2;
+    struct memo_entry *old = memo.table;
+    uint64_t old_slots = old == NULL ? 0 : memo.mask + 1;
+    memo.table = dsl_alloc(slots * sizeof(struct memo_entry));
+    for (uint64_t k = 0; k < slots; k++)
+        memo.table[k].f = NULL;
+    memo.mask = slots - 1;
+    for (uint64_t k = 0; k < old_slots; k++) {
+        if (old[k].f == NULL)
+            continue;
+        uint64_t i = (uint64_t)old[k].hash & memo.mask;
+        while (memo.table[i].f != NULL)
+            i = (i + 1) & memo.mask;
+        memo.table[i] = old[k];
+    }
+}
+
+__attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const val *argv)
+{
+    if (f->memo_gen != memo.gen) {
+        f->memo_gen = memo.gen;
+        f->memo_calls = 0;
+        f->memo_cost = 0;
+    }
+    if (f->memo_calls < MEMO_LEARN_CALLS) {
+        uint64_t calls0 = dsl_rt.calls;
+        size_t bytes0 = dsl_rt.arena_used;
+        val r = closure_call(f, argv);
+        f->memo_calls++;
+        f->memo_cost += (dsl_rt.calls - calls0) + (dsl_rt.arena_used - bytes0) / MEMO_BYTES_PER_CALL;
+        return r;
+    }
+    if (f->memo_cost < (uint64_t)MEMO_MIN_COST * MEMO_LEARN_CALLS)
+        return closure_call(f, argv);
+    uint64_t h = f->id;
+    for (int k = 0; k < argc; k++)
+        h = (h ^ memo_hash(argv[k])) * 0x100000001b3u;
+    h = mix64(h);
+    if (memo.table != NULL) {
+        for (uint64_t i = h & memo.mask;; i = (i + 1) & memo.mask) {
+            const struct memo_entry *e = &memo.table[i];
+            if (e->f == NULL)
+                break;
+            if (e->f != f || e->hash != (int64_t)h || dsl_rt.depth > e->depth)
+                continue;
+            bool same = true;
+            for (int k = 0; k < argc && same; k++)
+                same = memo_same(e->args[k], argv[k]);
+            if (same) {
+                dsl_rt.memo_hits++;
+                return e->result;
+            }
+        }
+    }
+    uint32_t first_new_id = dsl_rt.next_func_id;
+    val r = closure_call(f, argv);
+    /* A function made before the call is the same object whatever the call: only new ones
+     * forbid memoising (perf: no scan when the call made none, the common case). */
+    int64_t budget = MEMO_SCAN_BUDGET;
+    if (dsl_rt.next_func_id != first_new_id && r.kind >= V_TUPLE &&
+        memo_may_hold_new_function(r, first_new_id, &budget))
+        return r;
+    if (memo.table == NULL || (memo.used + 1) * 2 > memo.mask + 1) {
+        uint64_t max_slots = MEMO_MAX_SLOTS;
+        if (dsl_rt.mem_limit != 0 && max_slots > dsl_rt.mem_limit / 8 / sizeof(struct memo_entry))
+            max_slots = dsl_rt.mem_limit / 8 / sizeof(struct memo_entry);
+        if (memo.table != NULL && (memo.mask + 1) * 2 > max_slots)
+            return r;
+        memo_grow();
+    }
+    uint64_t i = h & memo.mask;
+    while (memo.table[i].f != NULL)
+        i = (i + 1) & memo.mask;
+    struct memo_entry *e = &memo.table[i];
+    e->f = f;
+    e->hash = (int64_t)h;
+    e->depth = dsl_rt.depth;
+    for (int k = 0; k < argc; k++)
+        e->args[k] = argv[k];
+    e->result = r;
+    memo.used++;
+    return r;
+}
+
 val fn_call(val f, int argc, const val *argv)
 {
     DSL_TICK();
     if (f.kind != V_FUNC)
         dsl_raise(EXC_TYPE, "'%s' object is not callable",
                   val_type_name(f));
-    const struct vfunc *fn = f.u.f;
+    struct vfunc *fn = f.u.f;
     if (argc != fn->arity)
         raise_arity(fn, argc);
     depth_enter(1);
-    val r = fn->kind == F_PRIM ? prim_impl[fn->prim](argv) : closure_call(fn, argv);
+    dsl_rt.calls++;
+    val r = fn->kind == F_PRIM ? prim_impl[fn->prim](argv)
+          : fn->memo ? memo_call(fn, argc, argv) : closure_call(fn, argv);
     dsl_rt.depth--;
     return r;
 }

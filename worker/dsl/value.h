@@ -105,6 +105,12 @@ struct vfunc {
     int64_t hash;   /* hash(f): see fn_new (dsl.h) */
     int64_t n;      /* F_POWER */
     val a, b, c;
+    /* The call memo (runtime.c): a closure that is the value of a program line or DAG node has
+     * its calls memoised once they prove costly; the counts are per line being computed. */
+    uint8_t memo;        /* 1: a line's value, eligible */
+    uint32_t memo_gen;   /* the line the counts below belong to */
+    uint32_t memo_calls; /* calls measured (at most MEMO_LEARN_CALLS) */
+    uint64_t memo_cost;  /* their cost: nested calls + arena bytes / MEMO_BYTES_PER_CALL */
 };
 
 /* ---- constructors ---- */
