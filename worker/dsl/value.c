@@ -60,7 +60,7 @@ struct vtuple *tuple_new(uint32_t len)
  * interned: (True, 1) must keep its own repr. */
 #define PAIR_LO DSL_PAIR_LO
 #define PAIR_SPAN DSL_PAIR_SPAN
-#define CELL_SIDE 32
+#define CELL_SIDE 64
 #define CELL_COLOURS 10
 #define PAIR_STRIDE DSL_PAIR_STRIDE
 unsigned char *dsl_pair_pool;     /* PAIR_SPAN * PAIR_SPAN pairs, row-major by (i, j) */
