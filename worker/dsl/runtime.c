@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../gpu/score_mix.h" /* score_mix64: the worker's 64-bit mixer */
 #include "arena.h"
 #include "dsl.h"
 
@@ -518,16 +519,6 @@ static inline uint64_t memo_hash(val v)
     return v.kind == V_TUPLE ? memo_hash_tuple(v.u.t) : memo_hash_leaf(v);
 }
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdu;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53u;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Whether v may hold a function made since the id first_new (or is too big to tell within
  * *budget values). */
 static bool memo_may_hold_new_function(val v, uint32_t first_new, int64_t *budget)
@@ -591,7 +582,7 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
     uint64_t h = f->id;
     for (int k = 0; k < argc; k++)
         h = (h ^ memo_hash(argv[k])) * 0x100000001b3u;
-    h = mix64(h);
+    h = score_mix64(h);
     if (memo.table != NULL) {
         for (uint64_t i = h & memo.mask;; i = (i + 1) & memo.mask) {
             const struct memo_entry *e = &memo.table[i];
