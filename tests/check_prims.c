@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "dsl.h"
 #include "eval.h"
 #include "literal.h"
 
@@ -80,8 +81,9 @@ static bool check_line(const char *path, int lineno, char *line)
     return ok;
 }
 
-/* Returns the number of mismatching lines of one file; counts its checked lines in *lines. */
-static int check_file(const char *path, int *lines)
+/* Returns the number of mismatching lines of one file whose expression starts with prefix
+ * (NULL: every line); counts its checked lines in *lines. */
+static int check_file(const char *path, const char *prefix, int *lines)
 {
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "cannot open %s", path);
@@ -96,7 +98,7 @@ static int check_file(const char *path, int *lines)
         const char *p = line;
         while (*p == ' ')
             p++;
-        if (*p == '\0' || *p == '#')
+        if (*p == '\0' || *p == '#' || (prefix != NULL && strncmp(p, prefix, strlen(prefix)) != 0))
             continue;
         (*lines)++;
         bad += !check_line(path, lineno, line);
@@ -134,11 +136,26 @@ START_TEST(test_prim_files)
     for (size_t i = 0; i < n; i++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        bad += check_file(path, &lines);
+        bad += check_file(path, NULL, &lines);
         free(names[i]);
     }
     free(names);
     fprintf(stderr, "check_prims: %zu files, %d lines, %d mismatches\n", n, lines, bad);
+    ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* objects() has a second path for grids of more than 65536 cells; here it takes every
+ * rectangular grid, and must give CPython's value on every objects line of grid.test. */
+START_TEST(test_objects_big_path)
+{
+    eval_init();
+    dsl_debug_objects_big_cells(1);
+    int lines = 0;
+    int bad = check_file(BF_SOURCE_DIR "/tests/prims/grid.test", "objects(", &lines);
+    dsl_debug_objects_big_cells(0);
+    fprintf(stderr, "check_prims: objects() through its big-grid path: %d lines, %d mismatches\n", lines, bad);
+    ck_assert_int_ge(lines, 100);
     ck_assert_int_eq(bad, 0);
 }
 END_TEST
@@ -149,6 +166,7 @@ static Suite *prims_suite(void)
     TCase *tc = tcase_create("files");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_prim_files);
+    tcase_add_test(tc, test_objects_big_path);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -103,4 +103,8 @@ extern const prim_fn prim_impl[PRIM_COUNT];
 
 val const_value(enum const_id id);          /* ZERO, T, DOWN, ... */
 
+/* Test hook: objects() takes its big-grid path for rectangular grids of more than `cells` cells
+ * (default 65536; 0 restores it), so that tests can compare both paths on small grids. */
+void dsl_debug_objects_big_cells(int64_t cells);
+
 #endif

@@ -1003,6 +1003,20 @@ static inline int64_t key_of(const struct objects_run *r, int64_t i, int64_t j)
 static inline int64_t key_row(const struct objects_run *r, int64_t key) { return key / r->stride - 1; }
 static inline int64_t key_col(const struct objects_run *r, int64_t key) { return key % r->stride - 1; }
 
+/* Per-key facts: looked up in the per-key tables, or computed where a big grid has none. */
+static inline int64_t key_hash(const struct objects_run *r, int64_t key)
+{
+    return r->hash != NULL ? r->hash[key] : pair_hash(key_row(r, key), key_col(r, key));
+}
+
+static inline bool key_inside(const struct objects_run *r, int64_t key)
+{
+    if (r->inside != NULL)
+        return r->inside[key];
+    int64_t i = key_row(r, key), j = key_col(r, key);
+    return i >= 0 && i < r->h && j >= 0 && j < r->w;
+}
+
 static void pset_add_pos(struct pset *s, const struct objects_run *r, int64_t i, int64_t j)
 {
     int64_t key = key_of(r, i, j);
@@ -1011,6 +1025,8 @@ static void pset_add_pos(struct pset *s, const struct objects_run *r, int64_t i,
 
 static val pos_tuple(struct objects_run *r, int64_t key)
 {
+    if (r->pos == NULL)
+        return tuple_ints(key_row(r, key), key_col(r, key));
     if (r->pos[key].kind == V_NONE)
         r->pos[key] = tuple_ints(key_row(r, key), key_col(r, key));
     return r->pos[key];
@@ -1127,7 +1143,7 @@ static void pset_merge_tiny(struct pset *s, const struct tiny *t)
 static void tiny_add_pos(struct tiny *t, const struct objects_run *r, int64_t i, int64_t j)
 {
     int64_t key = key_of(r, i, j);
-    tiny_add_new(t, key, r->hash[key]);
+    tiny_add_new(t, key, key_hash(r, key));
 }
 
 /* {(i, j) for i, j in diagfun(cand) if 0 <= i < h and 0 <= j < w}, built into near: diagfun
@@ -1158,7 +1174,7 @@ static void neighbourhood_of(const struct objects_run *r, int64_t key, struct ti
     tiny_init(near);
     for (uint32_t b = around.bits; b; b &= b - 1) {
         int k = __builtin_ctz(b);
-        if (r->inside[around.key[k]])
+        if (key_inside(r, around.key[k]))
             tiny_add_new(near, around.key[k], around.hash[k]);
     }
 }
@@ -1196,7 +1212,7 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
     struct vset *obj = set_new();
     set_add(obj, tuple_pair(colour, pos_tuple(r, start)));
     struct pset *cands = pset_new();
-    pset_add(cands, start, r->hash[start]);
+    pset_add(cands, start, key_hash(r, start));
     struct tiny near;
     while (cands->used > 0) {
         struct pset *neighbourhood = pset_new();
@@ -1238,6 +1254,172 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
     return true;
 }
 
+/* ---- objects() of a big grid
+ * solve_91413438 pads a 3 x 3 input to 3 x 3z^2 cells (z its count of zeros: on the inputs of
+ * other tasks up to 6.5 million cells). The per-key tables above (26 bytes a key) and a 16-byte
+ * entry per slot of asindices' table (16M slots) were 400 MB of fresh memory per call, most of
+ * its time going to page faults and cache misses. For a rectangular grid of more than
+ * OBJECTS_BIG_CELLS cells, asindices(grid) is simulated in a table of 4-byte slots holding the
+ * packed position (i << jbits | j), its hashes recomputed when the table grows; the object
+ * starts are looked up in a bitmap of the cells that differ from bg; per-key hashes, "inside"
+ * flags and tuples are computed when asked for. Only `occupied` stays a per-key byte table. */
+#define OBJECTS_BIG_CELLS ((int64_t)1 << 16)
+#define BIG_EMPTY UINT32_MAX
+
+static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
+
+void dsl_debug_objects_big_cells(int64_t cells)
+{
+    objects_big_cells = cells > 0 ? cells : OBJECTS_BIG_CELLS;
+}
+
+struct big_unvisited {
+    uint32_t *slot;          /* packed position, or BIG_EMPTY */
+    uint64_t mask;
+    int64_t fill;            /* == used: only adds, no dummies */
+    int jbits;
+};
+
+static inline int64_t packed_hash(const struct big_unvisited *u, uint32_t p)
+{
+    return pair_hash((int64_t)(p >> u->jbits), (int64_t)(p & (((uint32_t)1 << u->jbits) - 1)));
+}
+
+/* set_insert_clean; also set_add_entry of a key known absent, as keys here are distinct and
+ * there are no dummies: both take the first empty slot of the probe sequence. */
+static inline void big_place(uint32_t *slot, uint64_t mask, uint32_t p, int64_t hash)
+{
+    uint64_t perturb = (uint64_t)hash;
+    uint64_t i = (uint64_t)hash & mask;
+    for (;;) {
+        if (slot[i] == BIG_EMPTY)
+            goto put;
+        if (i + PS_LINEAR_PROBES <= mask) {
+            for (int k = 1; k <= PS_LINEAR_PROBES; k++) {
+                if (slot[i + (uint64_t)k] == BIG_EMPTY) {
+                    i += (uint64_t)k;
+                    goto put;
+                }
+            }
+        }
+        perturb >>= PS_PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+put:
+    slot[i] = p;
+}
+
+static uint32_t *big_table(uint64_t size)
+{
+    uint32_t *t = dsl_alloc((size_t)size * sizeof(uint32_t));
+    for (uint64_t start = 0; start < size; start += 1 << 18) {
+        uint64_t n = size - start < (1 << 18) ? size - start : (1 << 18);
+        dsl_fill(t + start, 0xff, (size_t)n * sizeof(uint32_t)); /* every slot BIG_EMPTY */
+        DSL_TICK(); /* fresh memory: page faults */
+    }
+    return t;
+}
+
+/* set_table_resize: re-placed in old slot order. */
+static void big_resize(struct big_unvisited *u, int64_t minused)
+{
+    uint64_t newsize = 8;
+    while ((int64_t)newsize <= minused)
+        newsize <<= 1;
+    uint32_t *old = u->slot;
+    uint64_t oldsize = u->mask + 1;
+    u->slot = big_table(newsize);
+    u->mask = newsize - 1;
+    for (uint64_t k = 0; k < oldsize; k++) {
+        if (old[k] != BIG_EMPTY)
+            big_place(u->slot, u->mask, old[k], packed_hash(u, old[k]));
+        if ((k & 16383) == 16383)
+            DSL_TICK();
+    }
+}
+
+/* unvisited = asindices(grid): frozenset((i, j) for i in range(h) for j in range(w)), added in
+ * that order to a set that starts with 8 slots and grows as CPython's does. */
+static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w)
+{
+    u->slot = big_table(8);
+    u->mask = 7;
+    u->fill = 0;
+    for (int64_t i = 0; i < h; i++) {
+        for (int64_t j = 0; j < w; j++) {
+            uint32_t p = (uint32_t)i << u->jbits | (uint32_t)j;
+            big_place(u->slot, u->mask, p, pair_hash(i, j));
+            u->fill++;
+            if ((uint64_t)u->fill * 5 >= u->mask * 3)
+                big_resize(u, u->fill > 50000 ? u->fill * 2 : u->fill * 4);
+            if ((j & 4095) == 4095)
+                DSL_TICK();
+        }
+        DSL_TICK();
+    }
+}
+
+static int bits_for(int64_t n) /* bits to write 0 .. n - 1 (n >= 1) */
+{
+    int b = 0;
+    while (b < 62 && ((int64_t)1 << b) < n)
+        b++;
+    return b;
+}
+
+/* Whether every row is a tuple of w cells (then no cell lookup can raise). */
+static bool grid_is_rectangle(val grid, int64_t h, int64_t w)
+{
+    for (int64_t i = 0; i < h; i++) {
+        val row = grid.u.t->item[i];
+        if (row.kind != V_TUPLE || row.u.t->len != w)
+            return false;
+    }
+    return true;
+}
+
+/* The loop of objects() over unvisited for a big rectangular grid; false (nothing done) when
+ * positions do not fit the packed 31 bits. */
+static bool objects_big(struct objects_run *r, struct vset *objs)
+{
+    struct big_unvisited u;
+    u.jbits = bits_for(r->w);
+    if (u.jbits == 0)
+        u.jbits = 1;
+    if (bits_for(r->h) + u.jbits > 31)
+        return false;
+    int64_t cells = r->h * r->w;
+    uint64_t *starts = dsl_alloc((size_t)((cells + 63) / 64) * sizeof(uint64_t)); /* cells != bg */
+    dsl_fill(starts, 0, (size_t)((cells + 63) / 64) * sizeof(uint64_t));
+    for (int64_t i = 0; i < r->h; i++) {
+        const val *row = r->grid.u.t->item[i].u.t->item;
+        for (int64_t j = 0; j < r->w; j++)
+            if (!eq_fast(row[j], r->bg))
+                starts[(i * r->w + j) >> 6] |= (uint64_t)1 << ((i * r->w + j) & 63);
+        DSL_TICK();
+    }
+    int64_t keys = (r->h + 2) * r->stride;
+    r->occupied = dsl_alloc((size_t)keys);
+    dsl_fill(r->occupied, 0, (size_t)keys);
+    big_asindices(&u, r->h, r->w);
+    uint32_t jmask = ((uint32_t)1 << u.jbits) - 1;
+    for (uint64_t k = 0; k <= u.mask; k++) {
+        if ((k & 16383) == 16383)
+            DSL_TICK();
+        uint32_t p = u.slot[k];
+        if (p == BIG_EMPTY)
+            continue;
+        int64_t i = p >> u.jbits, j = p & jmask, c = i * r->w + j;
+        if (!(starts[c >> 6] >> (c & 63) & 1))
+            continue; /* == bg (the occupied test first in dsl.py: neither raises) */
+        int64_t key = key_of(r, i, j);
+        if (r->occupied[key])
+            continue;
+        set_add(objs, grow_object(r, key, r->grid.u.t->item[i].u.t->item[j]));
+    }
+    return true;
+}
+
 val prim_objects(const val *a)
 {
     struct objects_run r;
@@ -1250,11 +1432,20 @@ val prim_objects(const val *a)
     /* from here on grid is a non-empty tuple */
     if (no_object_cell(r.grid, r.h, r.w, r.bg))
         return set_empty(); /* perf: not one cell starts an object, so no asindices(grid) */
-    /* unvisited = asindices(grid) */
     r.stride = int_add(r.w, 2);
     int64_t keys = int_mul(int_add(r.h, 2), r.stride);
     if (keys <= 0 || keys > ((int64_t)1 << 40))
         dsl_memout();  /* asindices() alone would exhaust any memory cap */
+    r.occupied_count = 0;
+    struct vset *objs = set_new();
+    if (r.h * r.w > objects_big_cells && grid_is_rectangle(r.grid, r.h, r.w)) {
+        r.hash = NULL;
+        r.inside = NULL;
+        r.pos = NULL;
+        if (objects_big(&r, objs))
+            return freeze_copy(objs);
+    }
+    /* unvisited = asindices(grid) */
     r.hash = dsl_alloc((size_t)keys * sizeof(int64_t));
     r.inside = dsl_alloc((size_t)keys);
     for (int64_t key = 0; key < keys; key++) {
@@ -1266,7 +1457,6 @@ val prim_objects(const val *a)
     }
     r.occupied = dsl_alloc((size_t)keys);
     dsl_fill(r.occupied, 0, (size_t)keys);
-    r.occupied_count = 0;
     r.pos = alloc_vals(keys);
     dsl_fill(r.pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
     struct pset *unvisited = pset_new();
@@ -1275,7 +1465,6 @@ val prim_objects(const val *a)
             pset_add_pos(unvisited, &r, i, j);
         DSL_TICK();
     }
-    struct vset *objs = set_new();
     for (int64_t k = 0; k <= unvisited->mask; k++) {
         if ((k & 4095) == 4095)
             DSL_TICK();
