@@ -837,7 +837,7 @@ static int64_t py_int_hash(int64_t v)
     return r == -1 ? -2 : r;
 }
 
-static int64_t pair_hash(int64_t i, int64_t j)
+static inline int64_t pair_hash(int64_t i, int64_t j)
 {
     const uint64_t prime1 = 11400714785074694791ULL;
     const uint64_t prime2 = 14029467366897019727ULL;
@@ -1260,11 +1260,11 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
  * entry per slot of asindices' table (16M slots) were 400 MB of fresh memory per call, most of
  * its time going to page faults and cache misses. For a rectangular grid of more than
  * OBJECTS_BIG_CELLS cells, asindices(grid) is simulated in a table of 4-byte slots holding the
- * packed position (i << jbits | j), its hashes recomputed when the table grows; the object
+ * packed position (i << jbits | j) and a bitmap of the taken slots (probing reads only that),
+ * the hashes recomputed when the table grows; the object
  * starts are looked up in a bitmap of the cells that differ from bg; per-key hashes, "inside"
  * flags and tuples are computed when asked for. Only `occupied` stays a per-key byte table. */
 #define OBJECTS_BIG_CELLS ((int64_t)1 << 16)
-#define BIG_EMPTY UINT32_MAX
 
 static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
 
@@ -1274,7 +1274,8 @@ void dsl_debug_objects_big_cells(int64_t cells)
 }
 
 struct big_unvisited {
-    uint32_t *slot;          /* packed position, or BIG_EMPTY */
+    uint32_t *slot;          /* packed position where `taken` has the bit */
+    uint64_t *taken;         /* a bit per slot: probing reads these 2 MB, not the slots' 64 */
     uint64_t mask;
     int64_t fill;            /* == used: only adds, no dummies */
     int jbits;
@@ -1285,18 +1286,23 @@ static inline int64_t packed_hash(const struct big_unvisited *u, uint32_t p)
     return pair_hash((int64_t)(p >> u->jbits), (int64_t)(p & (((uint32_t)1 << u->jbits) - 1)));
 }
 
+static inline bool big_taken(const uint64_t *taken, uint64_t i)
+{
+    return taken[i >> 6] >> (i & 63) & 1;
+}
+
 /* set_insert_clean; also set_add_entry of a key known absent, as keys here are distinct and
  * there are no dummies: both take the first empty slot of the probe sequence. */
-static inline void big_place(uint32_t *slot, uint64_t mask, uint32_t p, int64_t hash)
+static inline void big_place(struct big_unvisited *u, uint32_t p, int64_t hash)
 {
-    uint64_t perturb = (uint64_t)hash;
+    uint64_t mask = u->mask, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
     for (;;) {
-        if (slot[i] == BIG_EMPTY)
+        if (!big_taken(u->taken, i))
             goto put;
         if (i + PS_LINEAR_PROBES <= mask) {
             for (int k = 1; k <= PS_LINEAR_PROBES; k++) {
-                if (slot[i + (uint64_t)k] == BIG_EMPTY) {
+                if (!big_taken(u->taken, i + (uint64_t)k)) {
                     i += (uint64_t)k;
                     goto put;
                 }
@@ -1306,18 +1312,18 @@ static inline void big_place(uint32_t *slot, uint64_t mask, uint32_t p, int64_t 
         i = (i * 5 + 1 + perturb) & mask;
     }
 put:
-    slot[i] = p;
+    u->taken[i >> 6] |= (uint64_t)1 << (i & 63);
+    u->slot[i] = p;
 }
 
-static uint32_t *big_table(uint64_t size)
+/* An empty table of size slots (a power of two, at least 8). */
+static void big_table(struct big_unvisited *u, uint64_t size)
 {
-    uint32_t *t = dsl_alloc((size_t)size * sizeof(uint32_t));
-    for (uint64_t start = 0; start < size; start += 1 << 18) {
-        uint64_t n = size - start < (1 << 18) ? size - start : (1 << 18);
-        dsl_fill(t + start, 0xff, (size_t)n * sizeof(uint32_t)); /* every slot BIG_EMPTY */
-        DSL_TICK(); /* fresh memory: page faults */
-    }
-    return t;
+    uint64_t words = (size + 63) / 64;
+    u->slot = dsl_alloc((size_t)size * sizeof(uint32_t));
+    u->taken = dsl_alloc((size_t)words * sizeof(uint64_t));
+    dsl_fill(u->taken, 0, (size_t)words * sizeof(uint64_t));
+    u->mask = size - 1;
 }
 
 /* set_table_resize: re-placed in old slot order. */
@@ -1326,14 +1332,14 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
     uint64_t newsize = 8;
     while ((int64_t)newsize <= minused)
         newsize <<= 1;
-    uint32_t *old = u->slot;
-    uint64_t oldsize = u->mask + 1;
-    u->slot = big_table(newsize);
-    u->mask = newsize - 1;
-    for (uint64_t k = 0; k < oldsize; k++) {
-        if (old[k] != BIG_EMPTY)
-            big_place(u->slot, u->mask, old[k], packed_hash(u, old[k]));
-        if ((k & 16383) == 16383)
+    struct big_unvisited old = *u;
+    big_table(u, newsize);
+    for (uint64_t w = 0; w <= old.mask >> 6; w++) {
+        for (uint64_t bits = old.taken[w]; bits != 0; bits &= bits - 1) {
+            uint32_t p = old.slot[w * 64 + (uint64_t)__builtin_ctzll(bits)];
+            big_place(u, p, packed_hash(u, p));
+        }
+        if ((w & 255) == 255)
             DSL_TICK();
     }
 }
@@ -1342,13 +1348,11 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
  * that order to a set that starts with 8 slots and grows as CPython's does. */
 static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w)
 {
-    u->slot = big_table(8);
-    u->mask = 7;
+    big_table(u, 8);
     u->fill = 0;
     for (int64_t i = 0; i < h; i++) {
         for (int64_t j = 0; j < w; j++) {
-            uint32_t p = (uint32_t)i << u->jbits | (uint32_t)j;
-            big_place(u->slot, u->mask, p, pair_hash(i, j));
+            big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, pair_hash(i, j));
             u->fill++;
             if ((uint64_t)u->fill * 5 >= u->mask * 3)
                 big_resize(u, u->fill > 50000 ? u->fill * 2 : u->fill * 4);
@@ -1406,9 +1410,9 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
     for (uint64_t k = 0; k <= u.mask; k++) {
         if ((k & 16383) == 16383)
             DSL_TICK();
-        uint32_t p = u.slot[k];
-        if (p == BIG_EMPTY)
+        if (!big_taken(u.taken, k))
             continue;
+        uint32_t p = u.slot[k];
         int64_t i = p >> u.jbits, j = p & jmask, c = i * r->w + j;
         if (!(starts[c >> 6] >> (c & 63) & 1))
             continue; /* == bg (the occupied test first in dsl.py: neither raises) */
