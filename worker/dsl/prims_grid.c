@@ -12,6 +12,7 @@
  * follow CPython's set algorithm (see the comment above prim_objects' helpers). */
 #include "compat.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsl.h"
@@ -1424,6 +1425,111 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
     return true;
 }
 
+/* ---- facts that depend only on the grid's shape (h, w): per-key hashes, "inside" flags and
+ * (i, j) tuples, and the iteration order of asindices(grid). Computed per call they cost half of
+ * an objects() call on a 30 x 30 grid (1,024 hashes, a 900-key table built through 4 resizes);
+ * the last SHAPE_CACHE shapes up to SHAPE_CACHE_SIDE square keep them for the process's life,
+ * outside the arena (they are pure functions of (h, w), so reusing them changes no result). */
+#define SHAPE_CACHE 16
+#define SHAPE_CACHE_SIDE 64 /* keys -1 .. 64 in both coordinates: their tuples are interned */
+
+struct objects_order {
+    const int32_t *key; /* the keys of asindices(grid), in CPython's iteration order */
+    int64_t n;
+};
+
+struct shape_facts {
+    int64_t h, w;       /* 0 x 0: unused */
+    int64_t *hash;
+    uint8_t *inside;
+    val *pos;
+    int32_t *order;
+};
+
+static struct shape_facts shape_cache[SHAPE_CACHE];
+static unsigned shape_cache_next;
+
+/* Per-key tables of r (in the arena) and the asindices order computed for this call. */
+static void shape_facts_compute(struct objects_run *r, int64_t keys, int64_t **hash, uint8_t **inside,
+                                int32_t **order, void *(*alloc)(size_t))
+{
+    *hash = alloc((size_t)keys * sizeof(int64_t));
+    *inside = alloc((size_t)keys);
+    *order = alloc((size_t)(r->h * r->w) * sizeof(int32_t));
+    if (*hash == NULL || *inside == NULL || *order == NULL)
+        return;
+    for (int64_t key = 0; key < keys; key++) {
+        int64_t i = key_row(r, key), j = key_col(r, key);
+        (*hash)[key] = pair_hash(i, j);
+        (*inside)[key] = i >= 0 && i < r->h && j >= 0 && j < r->w;
+        if ((key & 1023) == 1023)
+            DSL_TICK();
+    }
+    r->hash = *hash;
+    struct pset *unvisited = pset_new(); /* (in the arena: garbage after this call) */
+    for (int64_t i = 0; i < r->h; i++) {
+        for (int64_t j = 0; j < r->w; j++)
+            pset_add_pos(unvisited, r, i, j);
+        DSL_TICK();
+    }
+    int64_t n = 0;
+    for (int64_t k = 0; k <= unvisited->mask; k++)
+        if (unvisited->table[k].key >= 0)
+            (*order)[n++] = (int32_t)unvisited->table[k].key;
+}
+
+static void *arena_alloc(size_t n)
+{
+    return dsl_alloc(n);
+}
+
+/* Fills r's per-key tables and the asindices order, from the cache where the shape is there or
+ * fits in it. */
+static void objects_shape_facts(struct objects_run *r, struct objects_order *order)
+{
+    int64_t keys = (r->h + 2) * r->stride;
+    order->n = r->h * r->w;
+    if (r->h <= SHAPE_CACHE_SIDE && r->w <= SHAPE_CACHE_SIDE && dsl_pair_pool != NULL &&
+        SHAPE_CACHE_SIDE + 1 < DSL_PAIR_LO + DSL_PAIR_SPAN && DSL_PAIR_LO <= -1) {
+        for (unsigned c = 0; c < SHAPE_CACHE; c++) {
+            struct shape_facts *f = &shape_cache[c];
+            if (f->h == r->h && f->w == r->w) {
+                r->hash = f->hash;
+                r->inside = f->inside;
+                r->pos = f->pos;
+                order->key = f->order;
+                return;
+            }
+        }
+        struct shape_facts *f = &shape_cache[shape_cache_next];
+        free(f->hash);
+        free(f->inside);
+        free(f->pos);
+        free(f->order);
+        memset(f, 0, sizeof(*f));
+        f->pos = malloc((size_t)keys * sizeof(val));
+        shape_facts_compute(r, keys, &f->hash, &f->inside, &f->order, malloc);
+        if (f->pos != NULL && f->hash != NULL && f->inside != NULL && f->order != NULL) {
+            for (int64_t key = 0; key < keys; key++)
+                f->pos[key] = tuple_ints(key_row(r, key), key_col(r, key)); /* interned */
+            f->h = r->h;
+            f->w = r->w;
+            shape_cache_next = (shape_cache_next + 1) % SHAPE_CACHE;
+            r->hash = f->hash;
+            r->inside = f->inside;
+            r->pos = f->pos;
+            order->key = f->order;
+            return;
+        }
+        /* out of memory outside the arena: computed in it, as for big shapes */
+    }
+    int32_t *keys_in_order;
+    shape_facts_compute(r, keys, &r->hash, &r->inside, &keys_in_order, arena_alloc);
+    r->pos = alloc_vals(keys);
+    dsl_fill(r->pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
+    order->key = keys_in_order;
+}
+
 val prim_objects(const val *a)
 {
     struct objects_run r;
@@ -1449,31 +1555,15 @@ val prim_objects(const val *a)
         if (objects_big(&r, objs))
             return freeze_copy(objs);
     }
-    /* unvisited = asindices(grid) */
-    r.hash = dsl_alloc((size_t)keys * sizeof(int64_t));
-    r.inside = dsl_alloc((size_t)keys);
-    for (int64_t key = 0; key < keys; key++) {
-        int64_t i = key_row(&r, key), j = key_col(&r, key);
-        r.hash[key] = pair_hash(i, j);
-        r.inside[key] = i >= 0 && i < r.h && j >= 0 && j < r.w;
-        if ((key & 1023) == 1023)
-            DSL_TICK();
-    }
+    struct objects_order order;
+    objects_shape_facts(&r, &order);
     r.occupied = dsl_alloc((size_t)keys);
     dsl_fill(r.occupied, 0, (size_t)keys);
-    r.pos = alloc_vals(keys);
-    dsl_fill(r.pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
-    struct pset *unvisited = pset_new();
-    for (int64_t i = 0; i < r.h; i++) {
-        for (int64_t j = 0; j < r.w; j++)
-            pset_add_pos(unvisited, &r, i, j);
-        DSL_TICK();
-    }
-    for (int64_t k = 0; k <= unvisited->mask; k++) {
+    for (int64_t k = 0; k < order.n; k++) {
         if ((k & 4095) == 4095)
             DSL_TICK();
-        int64_t key = unvisited->table[k].key;
-        if (key < 0 || r.occupied[key])
+        int64_t key = order.key[k];
+        if (r.occupied[key])
             continue;
         val colour = grid_cell(&r, key);
         if (eq_fast(colour, r.bg))
