@@ -21,6 +21,7 @@
 
 #include "devices.h"
 #include "farm.h"
+#include "hosts.h"
 #include "journal.h"
 #include "log.h"
 #include "pile.h"
@@ -55,7 +56,25 @@ struct cli {
     char **shard_dirs;
     int n_shard_dirs;
     bool out_given;
+    const char *hosts_path;   /* --hosts FILE */
+    const char *ssh_cmd;      /* --ssh CMD, else $BF_SSH, else "ssh" */
+    const char *remote_worker;
+    struct hosts hosts;
+    struct farm_slot_spec *specs;
+    char **ssh_argv;
+    char remote_worker_buf[PATH_MAX];
 };
+
+static void cli_release(struct cli *c)
+{
+    free(c->programs);
+    free(c->tasks);
+    free(c->shard_dirs);
+    hosts_release(&c->hosts);
+    free(c->specs);
+    for (size_t i = 0; c->ssh_argv && c->ssh_argv[i]; i++) free(c->ssh_argv[i]);
+    free(c->ssh_argv);
+}
 
 static void usage(FILE *f)
 {
@@ -81,8 +100,10 @@ static void usage(FILE *f)
           "summary, report and predictions. Programs and tasks are read again from the paths in\n"
           "the shards' shard.txt, or from --programs/--tasks; the options that change results\n"
           "come from shard.txt. Shards of different runs, a missing or repeated K are refused.\n"
-          "\n"
-          "options:\n"
+          "\n",
+          f);
+    /* two strings: C11 compilers need only take 4095 characters in one */
+    fputs("options:\n"
           "  -j N             worker processes (default: one per GPU, else online CPU cores)\n"
           "  --gpus LIST      GPUs to use: 0,1 or 0-3, all (default), none; workers are spread\n"
           "                   over them round robin (CUDA_VISIBLE_DEVICES set per worker)\n"
@@ -107,6 +128,13 @@ static void usage(FILE *f)
           "  --progress       progress line on stderr even when it is not a terminal\n"
           "  --quiet          no progress line\n"
           "  --worker PATH    the worker binary (default: battfarm-worker beside battfarm)\n"
+          "  --hosts FILE     the slots, one line [N/]host each (N slots, default 1; # comments):\n"
+          "                   a remote host's workers run through ssh, `local` is this machine;\n"
+          "                   replaces -j. A lost connection is a crash of that slot (requeued)\n"
+          "  --ssh CMD        the ssh command, split at blanks (default $BF_SSH, else ssh); it\n"
+          "                   gets -o BatchMode=yes -T HOST 'env BF_SLOT=.. WORKER --stdio'\n"
+          "  --remote-worker PATH  the worker on remote hosts (default: the local worker's\n"
+          "                   absolute path)\n"
           "  -v, --verbose    log more (also BF_LOG=ERR|WARN|NOTICE|INFO|DEBUG)\n"
           "  -h, --help       this text\n"
           "\n"
@@ -183,6 +211,81 @@ static bool opt_is_shards_own(const char *a)
     return false;
 }
 
+/* --ssh CMD: split at blanks (no quoting); its first word is looked up in PATH here, so that the
+ * child between fork and exec only calls execve. */
+static void cli_setup_ssh(struct cli *c)
+{
+    const char *cmd = c->ssh_cmd ? c->ssh_cmd : getenv("BF_SSH");
+    if (!cmd || !*cmd) cmd = "ssh";
+    char *copy = strdup(cmd);
+    c->ssh_argv = calloc(strlen(cmd) / 2 + 2, sizeof *c->ssh_argv);
+    if (!copy || !c->ssh_argv) die("out of memory");
+    size_t n = 0;
+    for (char *w = strtok(copy, " \t"); w; w = strtok(NULL, " \t"))
+        if (!(c->ssh_argv[n++] = strdup(w))) die("out of memory");
+    free(copy);
+    if (!n) usage_error("%s", "--ssh: an empty command");
+    if (strchr(c->ssh_argv[0], '/')) {
+        if (access(c->ssh_argv[0], X_OK) != 0) usage_error("--ssh: %s is not an executable file", c->ssh_argv[0]);
+        return;
+    }
+    const char *path = getenv("PATH");
+    char buf[PATH_MAX];
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, c->ssh_argv[0]);
+        if (len && access(buf, X_OK) == 0) {
+            free(c->ssh_argv[0]);
+            if (!(c->ssh_argv[0] = strdup(buf))) die("out of memory");
+            return;
+        }
+        p += len + (p[len] == ':');
+    }
+    usage_error("--ssh: %s not found in PATH", c->ssh_argv[0]);
+}
+
+/* --hosts FILE: one slot per host and count, in file order; `local` slots fork+exec as without
+ * --hosts (GPUs round robin over --gpus among them). A remote slot leaves its host's GPUs
+ * alone unless --gpus names devices (then the i-th slot of a line gets the i-th, round robin)
+ * or says none. -j would say the same thing twice: refused. */
+static void cli_setup_hosts(struct cli *c, bool jobs_given)
+{
+    if (jobs_given) usage_error("-j and --hosts exclude each other (this machine's slots: a line N/local in %s)",
+                                c->hosts_path);
+    char err[PATH_MAX + 300];
+    if (hosts_load(c->hosts_path, &c->hosts, err, sizeof err) < 0) usage_error("--hosts: %s", err);
+    c->specs = calloc(c->hosts.slots, sizeof *c->specs);
+    if (!c->specs) die("out of memory");
+    const struct farm_config *fc = &c->farm;
+    bool remote_gpus = c->gpus && strcmp(c->gpus, "all") != 0;
+    int local = 0;
+    bool any_remote = false;
+    size_t k = 0;
+    for (size_t h = 0; h < c->hosts.n; h++) {
+        const struct host_entry *e = &c->hosts.v[h];
+        for (uint32_t j = 0; j < e->slots; j++) {
+            struct farm_slot_spec *sp = &c->specs[k++];
+            if (hosts_is_local(e->name)) {
+                sp->host = NULL;
+                sp->gpu = fc->n_gpus > 0 ? fc->gpu_ids[local % fc->n_gpus] : fc->n_gpus < 0 ? FARM_GPU_NONE : FARM_GPU_KEEP;
+                local++;
+            } else {
+                sp->host = e->name;
+                sp->gpu = !remote_gpus ? FARM_GPU_KEEP : fc->n_gpus > 0 ? fc->gpu_ids[j % fc->n_gpus] : FARM_GPU_NONE;
+                any_remote = true;
+            }
+        }
+    }
+    c->farm.slot_specs = c->specs;
+    c->farm.n_slots = (int)c->hosts.slots;
+    if (!any_remote) return;
+    cli_setup_ssh(c);
+    c->farm.ssh_argv = c->ssh_argv;
+    /* the same absolute path as here, unless told otherwise */
+    if (c->remote_worker) c->farm.remote_worker = c->remote_worker;
+    else if (realpath(c->farm.worker_path, c->remote_worker_buf)) c->farm.remote_worker = c->remote_worker_buf;
+}
+
 static void parse_args(struct cli *c, int argc, char **argv)
 {
     c->farm = (struct farm_config)FARM_CONFIG_INIT;
@@ -231,6 +334,9 @@ static void parse_args(struct cli *c, int argc, char **argv)
         else if (opt_is(a, "--attempts")) c->farm.max_attempts = (int)parse_u32(a, opt_value(argc, argv, &i, a, "--attempts"), 1, 100);
         else if (opt_is(a, "--out")) { c->out_dir = opt_value(argc, argv, &i, a, "--out"); c->out_given = true; }
         else if (opt_is(a, "--worker")) c->farm.worker_path = opt_value(argc, argv, &i, a, "--worker");
+        else if (opt_is(a, "--hosts")) c->hosts_path = opt_value(argc, argv, &i, a, "--hosts");
+        else if (opt_is(a, "--ssh")) c->ssh_cmd = opt_value(argc, argv, &i, a, "--ssh");
+        else if (opt_is(a, "--remote-worker")) c->remote_worker = opt_value(argc, argv, &i, a, "--remote-worker");
         else if (!strcmp(a, "--resume")) c->resume = true;
         else if (opt_is(a, "--shard")) {
             const char *v = opt_value(argc, argv, &i, a, "--shard");
@@ -260,6 +366,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
     c->farm.gpu_ids = c->gpu_ids;
     c->farm.n_gpus = n_gpus > 0 ? n_gpus : (c->gpus ? -1 : 0); /* --gpus none hides them all */
     if (n_gpus > 0 && !jobs_given) c->farm.n_slots = n_gpus;
+    if (c->hosts_path) cli_setup_hosts(c, jobs_given);
+    else if (c->ssh_cmd || c->remote_worker) usage_error("%s", "--ssh and --remote-worker need --hosts");
 }
 
 /* ---- the run: journal as the farm's sink ---- */
@@ -312,7 +420,7 @@ static int run_on_result(void *ctx, const struct farm_result *r)
     /* --own: the candidate runs here because a program named solve_<task> has its hash */
     if (run->own_valid) snprintf(own_name, sizeof own_name, "solve_%s", t->name);
     struct journal_entry e = {
-        .task = t->name, .sample = sample, .cand = c->hex, .name = run->own_valid ? own_name : c->name, .file = c->file, .host = run->host,
+        .task = t->name, .sample = sample, .cand = c->hex, .name = run->own_valid ? own_name : c->name, .file = c->file, .host = r->host,
         .msg = r->msg, .status = r->status, .match = r->match, .shape = r->shape_match, .right = r->cells_right,
         .total = r->cells_total, .cpu_us = r->cpu_us, .wall_us = r->wall_us, .out_hash = r->out_hash, .slot = r->slot,
         .attempt = r->attempt, .signal = r->signal, .has_grid = r->has_grid, .out_h = r->out_h,
@@ -649,9 +757,7 @@ out:
     doneset_release(&run.done);
     pile_release(&pile);
     task_set_release(&tasks);
-    free(c.programs);
-    free(c.tasks);
-    free(c.shard_dirs);
+    cli_release(&c);
     return status;
 }
 
@@ -834,9 +940,7 @@ out:
     for (int i = 0; i < c.n_shard_dirs; i++) shard_manifest_release(&m[i]);
     free(m);
     free(dir_of_k);
-    free(c.programs);
-    free(c.tasks);
-    free(c.shard_dirs);
+    cli_release(&c);
     return status;
 }
 
