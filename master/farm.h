@@ -1,6 +1,7 @@
 /* farm.h: the farm engine: worker processes, jobs, deadlines, crash isolation (design.md 5-7).
  *
- * The master fork+execs one battfarm-worker per slot with a pipe pair on its stdin/stdout and
+ * The master fork+execs one battfarm-worker per slot with a pipe pair on its stdin/stdout (a
+ * remote slot fork+execs `ssh host worker --stdio` instead: the same frames over ssh's pipes) and
  * serves every pipe, signal and deadline from one poll() loop (no threads). Work is every
  * (task, sample, candidate) of a plan that is not already done; it is cut into jobs (task,
  * sample, a batch of candidates); each result comes back through a sink callback as soon as the
@@ -33,6 +34,14 @@
 #include "proto.h"
 #include "task.h"
 
+/* Where a slot runs (cfg.slot_specs). */
+#define FARM_GPU_KEEP (-1)  /* leave CUDA_VISIBLE_DEVICES as it is */
+#define FARM_GPU_NONE (-2)  /* CUDA_VISIBLE_DEVICES= (no GPU) */
+struct farm_slot_spec {
+    const char *host;           /* NULL: this machine (fork+exec); else the ssh destination */
+    int gpu;                    /* CUDA_VISIBLE_DEVICES: a device >= 0, FARM_GPU_KEEP or FARM_GPU_NONE */
+};
+
 struct farm_config {
     int n_slots;                /* worker processes */
     const char *worker_path;    /* battfarm-worker (or a test build of it) */
@@ -49,8 +58,16 @@ struct farm_config {
     const char *host;           /* "local" */
     const int *gpu_ids;         /* n_gpus > 0: slot i gets CUDA_VISIBLE_DEVICES=gpu_ids[i % n_gpus] */
     int n_gpus;                 /* 0: leave CUDA_VISIBLE_DEVICES alone; < 0: hide every GPU */
+    /* Remote slots (--hosts). slot_specs: n_slots entries, which replace gpu_ids/n_gpus; NULL:
+     * every slot local. A remote slot runs ssh_argv + "-o BatchMode=yes -T host 'env K=V...
+     * remote_worker --stdio'": BF_SLOT, BF_MEM_CAP_MB and CUDA_VISIBLE_DEVICES travel on the
+     * command line, as ssh passes no environment. Its worker's death and a lost connection are
+     * alike: ssh exits, its pipes close, the slot is lost (a crash, requeued) and respawned. */
+    const struct farm_slot_spec *slot_specs;
+    char *const *ssh_argv;      /* the ssh command's words; [0] is a path (not looked up in PATH) */
+    const char *remote_worker;  /* the worker's path on remote hosts (NULL: worker_path) */
 };
-#define FARM_CONFIG_INIT { 1, NULL, 1000, 2000, 1024, 0, 0, 10000, 2, 5, false, false, "local", NULL, 0 }
+#define FARM_CONFIG_INIT { 1, NULL, 1000, 2000, 1024, 0, 0, 10000, 2, 5, false, false, "local", NULL, 0, NULL, NULL, NULL }
 
 /* What to evaluate: every candidate on every sample of every task, less what is_done says. */
 struct farm_plan {
@@ -74,6 +91,7 @@ struct farm_result {
     uint64_t cpu_us, wall_us;
     uint64_t out_hash;            /* behaviour hash of the output (msg_result.out_hash) */
     int slot;
+    const char *host;             /* where it ran: cfg.host, or the slot's ssh host */
     int attempt;                  /* 1 + crashes of this unit's worker before */
     int signal;                   /* crash: the signal that killed the worker (0: it exited) */
     const char *msg;              /* "" or why (error text, timeout, crash cause) */

@@ -19,6 +19,7 @@
 #define SLOT_BACKOFF_MIN_MS 10
 #define SLOT_BACKOFF_MAX_MS 1000
 #define SLOT_STOP_WAIT_MS 2000   /* after closing a worker's stdin, before SIGKILL */
+#define SLOT_REMOTE_CMD_MAX 8192 /* the command line a remote slot gives ssh */
 
 enum slot_state {
     SLOT_EMPTY,     /* no process; spawned again at start_at_us when work remains */
@@ -65,6 +66,8 @@ struct slot {
     int start_failures;       /* in a row, before a HELLO */
     char **envp;              /* the worker's environment (BF_SLOT etc.), built once */
     size_t env_owned_from;    /* envp[env_owned_from..] were allocated by slot_make_env */
+    const char *host;         /* NULL: local; else the ssh host (cfg.slot_specs) */
+    char **argv;              /* remote: ssh's argv (owned); NULL: the farm's local argv */
     char device[64];
 };
 

@@ -21,12 +21,14 @@
 
 #include "devices.h"
 #include "farm.h"
+#include "hosts.h"
 #include "journal.h"
 #include "log.h"
 #include "pile.h"
 #include "pipeline.h"
 #include "primtab.h"
 #include "resume.h"
+#include "shard.h"
 #include "task.h"
 
 enum { EXIT_ALL_DONE = 0, EXIT_NOT_DONE = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
@@ -49,12 +51,36 @@ struct cli {
     bool resume;
     int progress;          /* -1 auto (stderr is a terminal), 0 quiet, 1 on */
     char worker_buf[PATH_MAX + 64];
+    struct shard shard;    /* --shard K/N; n == 0: the whole run */
+    bool merge;            /* battfarm merge: the positional arguments are shard directories */
+    char **shard_dirs;
+    int n_shard_dirs;
+    bool out_given;
+    const char *hosts_path;   /* --hosts FILE */
+    const char *ssh_cmd;      /* --ssh CMD, else $BF_SSH, else "ssh" */
+    const char *remote_worker;
+    struct hosts hosts;
+    struct farm_slot_spec *specs;
+    char **ssh_argv;
+    char remote_worker_buf[PATH_MAX];
 };
+
+static void cli_release(struct cli *c)
+{
+    free(c->programs);
+    free(c->tasks);
+    free(c->shard_dirs);
+    hosts_release(&c->hosts);
+    free(c->specs);
+    for (size_t i = 0; c->ssh_argv && c->ssh_argv[i]; i++) free(c->ssh_argv[i]);
+    free(c->ssh_argv);
+}
 
 static void usage(FILE *f)
 {
     fputs("usage: battfarm score [options] PROGRAM_FILE_OR_DIR... --tasks TASK_FILE_OR_DIR...\n"
           "       battfarm report [options] PROGRAM_FILE_OR_DIR... --tasks TASK_FILE_OR_DIR...\n"
+          "       battfarm merge --out DIR [options] SHARD_DIR... [--programs PATH...] [--tasks PATH...]\n"
           "       battfarm check PROGRAM_FILE_OR_DIR...        parse and statically check programs\n"
           "       battfarm run PROGRAM_FILE TASK_FILE_OR_DIR... one program, grids side by side\n"
           "                                                    (battfarm run --help)\n"
@@ -69,8 +95,15 @@ static void usage(FILE *f)
           "format, two attempts per test input from the best candidates by demo score).\n"
           "report: the same from an existing DIR/results.jsonl, without scoring again (only the\n"
           "best candidates of each task run again, to draw their outputs).\n"
-          "\n"
-          "options:\n"
+          "merge: the shards of one run (score --shard K/N, every K once) into DIR, as one\n"
+          "unsharded run would have made it: results.jsonl (each record once), scores, store,\n"
+          "summary, report and predictions. Programs and tasks are read again from the paths in\n"
+          "the shards' shard.txt, or from --programs/--tasks; the options that change results\n"
+          "come from shard.txt. Shards of different runs, a missing or repeated K are refused.\n"
+          "\n",
+          f);
+    /* two strings: C11 compilers need only take 4095 characters in one */
+    fputs("options:\n"
           "  -j N             worker processes (default: one per GPU, else online CPU cores)\n"
           "  --gpus LIST      GPUs to use: 0,1 or 0-3, all (default), none; workers are spread\n"
           "                   over them round robin (CUDA_VISIBLE_DEVICES set per worker)\n"
@@ -88,9 +121,20 @@ static void usage(FILE *f)
           "                   (default 32); --no-store to skip it\n"
           "  --report         also write DIR/report.html; --top K candidates per task (default 3)\n"
           "  --resume         continue DIR/results.jsonl: schedule only what it lacks\n"
+          "  --shard K/N      score only shard K of N: the (task, candidate) pairs whose hash\n"
+          "                   falls in K (the same on any machine, for any -j or file order);\n"
+          "                   writes DIR/shard.txt, the journal, scores and summary; no store,\n"
+          "                   report or predictions: battfarm merge makes those\n"
           "  --progress       progress line on stderr even when it is not a terminal\n"
           "  --quiet          no progress line\n"
           "  --worker PATH    the worker binary (default: battfarm-worker beside battfarm)\n"
+          "  --hosts FILE     the slots, one line [N/]host each (N slots, default 1; # comments):\n"
+          "                   a remote host's workers run through ssh, `local` is this machine;\n"
+          "                   replaces -j. A lost connection is a crash of that slot (requeued)\n"
+          "  --ssh CMD        the ssh command, split at blanks (default $BF_SSH, else ssh); it\n"
+          "                   gets -o BatchMode=yes -T HOST 'env BF_SLOT=.. WORKER --stdio'\n"
+          "  --remote-worker PATH  the worker on remote hosts (default: the local worker's\n"
+          "                   absolute path)\n"
           "  -v, --verbose    log more (also BF_LOG=ERR|WARN|NOTICE|INFO|DEBUG)\n"
           "  -h, --help       this text\n"
           "\n"
@@ -156,6 +200,92 @@ static void find_default_worker(struct cli *c)
     c->farm.worker_path = c->worker_buf;
 }
 
+/* Options that decide results: a merge takes them from the shards' manifests, never from its
+ * own command line (shard.h). */
+static bool opt_is_shards_own(const char *a)
+{
+    static const char *const names[] = { "--own", "--timeout", "--grace", "--mem", "--worker-mem", "--attempts",
+                                         "--keep-output", "--resume", "--shard", "--keep", "--top" };
+    for (size_t i = 0; i < BF_ARRAY_LEN(names); i++)
+        if (opt_is(a, names[i])) return true;
+    return false;
+}
+
+/* --ssh CMD: split at blanks (no quoting); its first word is looked up in PATH here, so that the
+ * child between fork and exec only calls execve. */
+static void cli_setup_ssh(struct cli *c)
+{
+    const char *cmd = c->ssh_cmd ? c->ssh_cmd : getenv("BF_SSH");
+    if (!cmd || !*cmd) cmd = "ssh";
+    char *copy = strdup(cmd);
+    c->ssh_argv = calloc(strlen(cmd) / 2 + 2, sizeof *c->ssh_argv);
+    if (!copy || !c->ssh_argv) die("out of memory");
+    size_t n = 0;
+    for (char *w = strtok(copy, " \t"); w; w = strtok(NULL, " \t"))
+        if (!(c->ssh_argv[n++] = strdup(w))) die("out of memory");
+    free(copy);
+    if (!n) usage_error("%s", "--ssh: an empty command");
+    if (strchr(c->ssh_argv[0], '/')) {
+        if (access(c->ssh_argv[0], X_OK) != 0) usage_error("--ssh: %s is not an executable file", c->ssh_argv[0]);
+        return;
+    }
+    const char *path = getenv("PATH");
+    char buf[PATH_MAX];
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, c->ssh_argv[0]);
+        if (len && access(buf, X_OK) == 0) {
+            free(c->ssh_argv[0]);
+            if (!(c->ssh_argv[0] = strdup(buf))) die("out of memory");
+            return;
+        }
+        p += len + (p[len] == ':');
+    }
+    usage_error("--ssh: %s not found in PATH", c->ssh_argv[0]);
+}
+
+/* --hosts FILE: one slot per host and count, in file order; `local` slots fork+exec as without
+ * --hosts (GPUs round robin over --gpus among them). A remote slot leaves its host's GPUs
+ * alone unless --gpus names devices (then the i-th slot of a line gets the i-th, round robin)
+ * or says none. -j would say the same thing twice: refused. */
+static void cli_setup_hosts(struct cli *c, bool jobs_given)
+{
+    if (jobs_given) usage_error("-j and --hosts exclude each other (this machine's slots: a line N/local in %s)",
+                                c->hosts_path);
+    char err[PATH_MAX + 300];
+    if (hosts_load(c->hosts_path, &c->hosts, err, sizeof err) < 0) usage_error("--hosts: %s", err);
+    c->specs = calloc(c->hosts.slots, sizeof *c->specs);
+    if (!c->specs) die("out of memory");
+    const struct farm_config *fc = &c->farm;
+    bool remote_gpus = c->gpus && strcmp(c->gpus, "all") != 0;
+    int local = 0;
+    bool any_remote = false;
+    size_t k = 0;
+    for (size_t h = 0; h < c->hosts.n; h++) {
+        const struct host_entry *e = &c->hosts.v[h];
+        for (uint32_t j = 0; j < e->slots; j++) {
+            struct farm_slot_spec *sp = &c->specs[k++];
+            if (hosts_is_local(e->name)) {
+                sp->host = NULL;
+                sp->gpu = fc->n_gpus > 0 ? fc->gpu_ids[local % fc->n_gpus] : fc->n_gpus < 0 ? FARM_GPU_NONE : FARM_GPU_KEEP;
+                local++;
+            } else {
+                sp->host = e->name;
+                sp->gpu = !remote_gpus ? FARM_GPU_KEEP : fc->n_gpus > 0 ? fc->gpu_ids[j % fc->n_gpus] : FARM_GPU_NONE;
+                any_remote = true;
+            }
+        }
+    }
+    c->farm.slot_specs = c->specs;
+    c->farm.n_slots = (int)c->hosts.slots;
+    if (!any_remote) return;
+    cli_setup_ssh(c);
+    c->farm.ssh_argv = c->ssh_argv;
+    /* the same absolute path as here, unless told otherwise */
+    if (c->remote_worker) c->farm.remote_worker = c->remote_worker;
+    else if (realpath(c->farm.worker_path, c->remote_worker_buf)) c->farm.remote_worker = c->remote_worker_buf;
+}
+
 static void parse_args(struct cli *c, int argc, char **argv)
 {
     c->farm = (struct farm_config)FARM_CONFIG_INIT;
@@ -168,18 +298,23 @@ static void parse_args(struct cli *c, int argc, char **argv)
     c->progress = -1;
     c->programs = calloc((size_t)argc, sizeof *c->programs);
     c->tasks = calloc((size_t)argc, sizeof *c->tasks);
-    if (!c->programs || !c->tasks) die("out of memory");
-    bool in_tasks = false;
+    c->shard_dirs = calloc((size_t)argc, sizeof *c->shard_dirs);
+    if (!c->programs || !c->tasks || !c->shard_dirs) die("out of memory");
+    enum { POS_DEFAULT, POS_TASKS, POS_PROGRAMS } pos = POS_DEFAULT;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || !a[1]) {
-            if (in_tasks) c->tasks[c->n_tasks++] = argv[i];
-            else c->programs[c->n_programs++] = argv[i];
+            if (pos == POS_TASKS) c->tasks[c->n_tasks++] = argv[i];
+            else if (pos == POS_PROGRAMS || !c->merge) c->programs[c->n_programs++] = argv[i];
+            else c->shard_dirs[c->n_shard_dirs++] = argv[i];
             continue;
         }
-        in_tasks = false;
+        pos = POS_DEFAULT;
+        if (c->merge && opt_is_shards_own(a))
+            usage_error("merge: %s comes from the shards (their shard.txt), not from the merge", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
-        else if (!strcmp(a, "--tasks")) in_tasks = true;
+        else if (!strcmp(a, "--tasks")) pos = POS_TASKS;
+        else if (c->merge && !strcmp(a, "--programs")) pos = POS_PROGRAMS;
         else if (opt_is(a, "-j")) {
             c->farm.n_slots = (int)parse_u32("-j", opt_value(argc, argv, &i, a, "-j"), 1, 4096);
             jobs_given = true;
@@ -197,17 +332,29 @@ static void parse_args(struct cli *c, int argc, char **argv)
         else if (opt_is(a, "--worker-mem")) c->farm.worker_mem_mb = parse_u32(a, opt_value(argc, argv, &i, a, "--worker-mem"), 16, 1u << 24);
         else if (opt_is(a, "--batch")) c->farm.batch = parse_u32(a, opt_value(argc, argv, &i, a, "--batch"), 1, PROTO_MAX_CANDS);
         else if (opt_is(a, "--attempts")) c->farm.max_attempts = (int)parse_u32(a, opt_value(argc, argv, &i, a, "--attempts"), 1, 100);
-        else if (opt_is(a, "--out")) c->out_dir = opt_value(argc, argv, &i, a, "--out");
+        else if (opt_is(a, "--out")) { c->out_dir = opt_value(argc, argv, &i, a, "--out"); c->out_given = true; }
         else if (opt_is(a, "--worker")) c->farm.worker_path = opt_value(argc, argv, &i, a, "--worker");
+        else if (opt_is(a, "--hosts")) c->hosts_path = opt_value(argc, argv, &i, a, "--hosts");
+        else if (opt_is(a, "--ssh")) c->ssh_cmd = opt_value(argc, argv, &i, a, "--ssh");
+        else if (opt_is(a, "--remote-worker")) c->remote_worker = opt_value(argc, argv, &i, a, "--remote-worker");
         else if (!strcmp(a, "--resume")) c->resume = true;
+        else if (opt_is(a, "--shard")) {
+            const char *v = opt_value(argc, argv, &i, a, "--shard");
+            if (shard_parse(v, &c->shard) < 0) usage_error("bad value for --shard: %s (expected K/N, 1 <= K <= N)", v);
+        }
         else if (!strcmp(a, "--keep-output")) c->farm.want_output = true;
         else if (!strcmp(a, "--progress")) c->progress = 1;
         else if (!strcmp(a, "--quiet")) c->progress = 0;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) bf_log_max = BF_LOG_INFO;
         else usage_error("unknown option %s", a);
     }
-    if (!c->n_programs) usage_error("%s", "no program files given");
-    if (!c->n_tasks) usage_error("%s", "no task files given (--tasks FILE_OR_DIR...)");
+    if (c->merge) {
+        if (!c->n_shard_dirs) usage_error("%s", "merge: no shard directories given");
+        if (!c->out_given) usage_error("%s", "merge: --out DIR is required (where the merged results go)");
+    } else {
+        if (!c->n_programs) usage_error("%s", "no program files given");
+        if (!c->n_tasks) usage_error("%s", "no task files given (--tasks FILE_OR_DIR...)");
+    }
     if (!c->farm.worker_path) find_default_worker(c);
     else if (access(c->farm.worker_path, X_OK) != 0)
         usage_error("the worker %s is not an executable file", c->farm.worker_path);
@@ -219,6 +366,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
     c->farm.gpu_ids = c->gpu_ids;
     c->farm.n_gpus = n_gpus > 0 ? n_gpus : (c->gpus ? -1 : 0); /* --gpus none hides them all */
     if (n_gpus > 0 && !jobs_given) c->farm.n_slots = n_gpus;
+    if (c->hosts_path) cli_setup_hosts(c, jobs_given);
+    else if (c->ssh_cmd || c->remote_worker) usage_error("%s", "--ssh and --remote-worker need --hosts");
 }
 
 /* ---- the run: journal as the farm's sink ---- */
@@ -231,7 +380,29 @@ struct run {
     struct journal journal;
     struct doneset done;
     const char *host;
+    struct shard shard;      /* --shard: the pairs this run scores (n == 0: all) */
+    uint64_t *task_keys;     /* per task: shard_task_key(name) */
 };
+
+/* Whether this run scores the pair (task, candidate): --own and --shard decide. */
+static bool run_wants(const struct run *run, uint32_t task, uint32_t cand, bool invalid)
+{
+    const struct pile *p = run->pile;
+    if (invalid ? run->own_invalid && !run->own_invalid[(size_t)task * p->n_invalid + cand]
+                : run->own_valid && !run->own_valid[(size_t)task * p->n_valid + cand])
+        return false;
+    if (!run->shard.n) return true;
+    return shard_has(&run->shard, run->task_keys[task], invalid ? p->invalid[cand].hash : p->valid[cand].hash);
+}
+
+static int run_init_shard(struct run *run, const struct shard *sh)
+{
+    run->shard = *sh;
+    run->task_keys = calloc(run->tasks->n + 1, sizeof *run->task_keys);
+    if (!run->task_keys) return BF_ENOMEM;
+    for (size_t t = 0; t < run->tasks->n; t++) run->task_keys[t] = shard_task_key(run->tasks->tasks[t].name);
+    return 0;
+}
 
 static void sample_name(const struct task *t, uint32_t sample, char *buf, size_t len)
 {
@@ -249,7 +420,7 @@ static int run_on_result(void *ctx, const struct farm_result *r)
     /* --own: the candidate runs here because a program named solve_<task> has its hash */
     if (run->own_valid) snprintf(own_name, sizeof own_name, "solve_%s", t->name);
     struct journal_entry e = {
-        .task = t->name, .sample = sample, .cand = c->hex, .name = run->own_valid ? own_name : c->name, .file = c->file, .host = run->host,
+        .task = t->name, .sample = sample, .cand = c->hex, .name = run->own_valid ? own_name : c->name, .file = c->file, .host = r->host,
         .msg = r->msg, .status = r->status, .match = r->match, .shape = r->shape_match, .right = r->cells_right,
         .total = r->cells_total, .cpu_us = r->cpu_us, .wall_us = r->wall_us, .out_hash = r->out_hash, .slot = r->slot,
         .attempt = r->attempt, .signal = r->signal, .has_grid = r->has_grid, .out_h = r->out_h,
@@ -267,7 +438,7 @@ static int run_on_flush(void *ctx)
 static bool run_is_done(void *ctx, uint32_t task, uint32_t sample, uint32_t cand)
 {
     struct run *run = ctx;
-    if (run->own_valid && !run->own_valid[(size_t)task * run->pile->n_valid + cand]) return true;
+    if (!run_wants(run, task, cand, false)) return true;
     return doneset_has(&run->done, unit_key(task, sample, cand, false));
 }
 
@@ -296,11 +467,11 @@ static int run_build_own(struct run *run)
     return 0;
 }
 
-/* Units already done or (--own) not part of this run, for the farm's totals. */
+/* Units already done or (--own, --shard) not part of this run, for the farm's totals. */
 static uint64_t run_count_done(const struct run *run)
 {
     uint64_t n = 0;
-    if (!run->own_valid) {
+    if (!run->own_valid && !run->shard.n) {
         for (uint64_t i = 0; run->done.keys && i <= run->done.mask; i++)
             if (run->done.keys[i] && !((run->done.keys[i] - 1) >> 40 & 1)) n++;
         return n;
@@ -308,11 +479,11 @@ static uint64_t run_count_done(const struct run *run)
     for (uint32_t t = 0; t < run->tasks->n; t++) {
         uint32_t ns = (uint32_t)run->tasks->tasks[t].n_demo + run->tasks->tasks[t].n_test;
         for (uint32_t c = 0; c < run->pile->n_valid; c++) {
-            if (!run->own_valid[(size_t)t * run->pile->n_valid + c]) {
+            if (!run_wants(run, t, c, false)) {
                 n += ns;
                 continue;
             }
-            for (uint32_t s = 0; s < ns; s++) n += doneset_has(&run->done, unit_key(t, s, c, false));
+            for (uint32_t s = 0; run->done.n && s < ns; s++) n += doneset_has(&run->done, unit_key(t, s, c, false));
         }
     }
     return n;
@@ -327,7 +498,7 @@ static int run_write_invalid(struct run *run, uint64_t *written)
             char sample[32];
             sample_name(t, s, sample, sizeof sample);
             for (uint32_t i = 0; i < run->pile->n_invalid; i++) {
-                if (run->own_invalid && !run->own_invalid[ti * run->pile->n_invalid + i]) continue;
+                if (!run_wants(run, (uint32_t)ti, i, true)) continue;
                 if (doneset_has(&run->done, unit_key((uint32_t)ti, s, i, true))) continue;
                 const struct cand *c = &run->pile->invalid[i];
                 struct journal_entry e = {
@@ -397,7 +568,67 @@ static int open_journal(struct cli *c, struct run *run, char *path, size_t pathl
     return rc < 0 ? EXIT_INTERNAL : 0;
 }
 
-/* After the farm (or for `report`): scores, store, summary, report, submission. */
+/* The options a shard records in its manifest, and a merge takes back (shard.h). */
+static void cli_shard_options(const struct cli *c, struct shard_options *o)
+{
+    *o = (struct shard_options){
+        .own = c->own, .keep_output = c->farm.want_output, .timeout_ms = c->farm.timeout_ms,
+        .grace_ms = c->farm.grace_ms, .mem_mb = c->farm.mem_mb, .worker_mem_mb = c->farm.worker_mem_mb,
+        .attempts = (uint32_t)c->farm.max_attempts, .report = c->report, .store = !c->no_store, .top = c->top,
+        .keep = c->keep,
+    };
+}
+
+static void cli_take_shard_options(struct cli *c, const struct shard_options *o)
+{
+    c->own = o->own;
+    c->farm.want_output = o->keep_output;
+    c->farm.timeout_ms = o->timeout_ms;
+    c->farm.grace_ms = o->grace_ms;
+    c->farm.mem_mb = o->mem_mb;
+    c->farm.worker_mem_mb = o->worker_mem_mb;
+    c->farm.max_attempts = (int)o->attempts;
+    c->report |= o->report;       /* merge --report adds one */
+    c->no_store |= !o->store;     /* merge --no-store skips it */
+    c->top = o->top;
+    c->keep = o->keep;
+}
+
+/* --shard: DIR/shard.txt says which run this shard is part of; a resumed shard must be the same
+ * shard of the same run. */
+static int shard_write_manifest(const struct cli *c, const struct run *run)
+{
+    struct shard_options o;
+    cli_shard_options(c, &o);
+    struct shard_manifest m, old = SHARD_MANIFEST_INIT;
+    char path[PATH_MAX], err[PATH_MAX + 100];
+    snprintf(path, sizeof path, "%s/%s", c->out_dir, SHARD_MANIFEST);
+    int rc = shard_manifest_make(&m, &c->shard, run->pile, run->tasks, &o, c->programs, c->n_programs, c->tasks,
+                                 c->n_tasks);
+    if (rc == 0 && c->resume) {
+        int r = shard_manifest_read(path, &old, err, sizeof err);
+        const char *why = r == 0 ? shard_manifest_differs(&old, &m) : NULL;
+        if (why) {
+            log_err("%s: this directory holds a shard of a run with %s: not resumed", path, why);
+            rc = BF_EUSAGE;
+        } else if (r == 0 && old.shard.k != m.shard.k) {
+            log_err("%s: this directory holds shard %u/%u, not %u/%u: not resumed", path, old.shard.k, old.shard.n,
+                    m.shard.k, m.shard.n);
+            rc = BF_EUSAGE;
+        } else if (r < 0 && r != -ENOENT) {
+            log_err("%s", err);
+            rc = BF_EUSAGE;
+        }
+    }
+    if (rc == 0) rc = shard_manifest_write(path, &m);
+    shard_manifest_release(&old);
+    shard_manifest_release(&m);
+    return rc;
+}
+
+/* After the farm (or for `report`): scores, store, summary, report, submission. A shard makes
+ * only its scores and summary: the store, the report and the predictions need every shard's
+ * results, and come from `battfarm merge`. */
 static int run_pipeline(struct cli *c, struct run *run, const char *journal_path, bool scoring)
 {
     struct pipeline pl;
@@ -413,7 +644,7 @@ static int run_pipeline(struct cli *c, struct run *run, const char *journal_path
     if (scoring) {
         snprintf(path, sizeof path, "%s/scores.jsonl", c->out_dir);
         if (pipeline_write_scores(&pl, path) < 0) status = EXIT_NOT_DONE;
-        if (!c->no_store) {
+        if (!c->no_store && !c->shard.n) {
             char store[PATH_MAX];
             if (c->store_dir) snprintf(store, sizeof store, "%s", c->store_dir);
             else snprintf(store, sizeof store, "%s/store", c->out_dir);
@@ -421,6 +652,11 @@ static int run_pipeline(struct cli *c, struct run *run, const char *journal_path
             if (stored < 0) status = EXIT_NOT_DONE;
         }
         pipeline_print_summary(&pl, stdout, stored);
+        if (c->shard.n) {
+            printf("  shard       %u/%u: the store, report and predictions come from battfarm merge\n", c->shard.k,
+                   c->shard.n);
+            goto out;
+        }
     }
     bool predict = false;
     for (size_t t = 0; t < run->tasks->n; t++)
@@ -463,8 +699,10 @@ static int cmd_score(int argc, char **argv, bool scoring)
     run.pile = &pile;
     run.host = c.farm.host;
     char path[PATH_MAX];
+    if (!scoring && c.shard.n) usage_error("%s", "report: --shard does not apply (merge the shards first)");
     int status = load_inputs(&c, &tasks, &pile);
     if (status == 0 && c.own && run_build_own(&run) < 0) status = EXIT_INTERNAL;
+    if (status == 0 && run_init_shard(&run, &c.shard) < 0) status = EXIT_INTERNAL;
     if (status != 0) goto out;
     if (!scoring) {
         snprintf(path, sizeof path, "%s/results.jsonl", c.out_dir);
@@ -478,6 +716,14 @@ static int cmd_score(int argc, char **argv, bool scoring)
     }
     status = open_journal(&c, &run, path, sizeof path);
     if (status != 0) goto out;
+    if (c.shard.n) {
+        int rc = shard_write_manifest(&c, &run);
+        if (rc < 0) {
+            status = rc == BF_EUSAGE ? EXIT_USAGE : EXIT_INTERNAL;
+            journal_close(&run.journal);
+            goto out;
+        }
+    }
     uint64_t invalid_written = 0;
     if (run_write_invalid(&run, &invalid_written) < 0) {
         status = EXIT_NOT_DONE;
@@ -486,7 +732,7 @@ static int cmd_score(int argc, char **argv, bool scoring)
     }
     struct farm_plan plan = {
         .tasks = &tasks, .dag = &pile.dag, .roots = pile.roots, .n_cands = pile.n_valid,
-        .is_done = run.done.n || run.own_valid ? run_is_done : NULL, .done_ctx = &run,
+        .is_done = run.done.n || run.own_valid || run.shard.n ? run_is_done : NULL, .done_ctx = &run,
         .n_done = run_count_done(&run), .names = pile.names,
     };
     struct farm_sink sink = { &run, run_on_result, run_on_flush };
@@ -507,11 +753,194 @@ static int cmd_score(int argc, char **argv, bool scoring)
 out:
     free(run.own_valid);
     free(run.own_invalid);
+    free(run.task_keys);
     doneset_release(&run.done);
     pile_release(&pile);
     task_set_release(&tasks);
-    free(c.programs);
-    free(c.tasks);
+    cli_release(&c);
+    return status;
+}
+
+/* ---- battfarm merge: the shards' journals into one run (shard.h) ---- */
+
+/* Reads every shard's manifest; returns them indexed by K (1..N), or exits with a usage error
+ * naming the directory that does not fit. */
+static struct shard_manifest *merge_read_manifests(const struct cli *c, int **dir_of_k)
+{
+    int n = c->n_shard_dirs;
+    struct shard_manifest *m = calloc((size_t)n, sizeof *m);
+    if (!m) die("out of memory");
+    char path[PATH_MAX], err[PATH_MAX + 100];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", c->shard_dirs[i], SHARD_MANIFEST);
+        int rc = shard_manifest_read(path, &m[i], err, sizeof err);
+        if (rc == -ENOENT)
+            usage_error("merge: %s is not a shard directory (no %s: made by battfarm score --shard K/N)",
+                        c->shard_dirs[i], SHARD_MANIFEST);
+        if (rc < 0) usage_error("merge: %s", err);
+        const char *why = shard_manifest_differs(&m[0], &m[i]);
+        if (why)
+            usage_error("merge: %s is a shard of another run than %s (%s)", c->shard_dirs[i], c->shard_dirs[0], why);
+    }
+    uint32_t total = m[0].shard.n;
+    int *by_k = calloc((size_t)total + 1, sizeof *by_k);
+    if (!by_k) die("out of memory");
+    for (int i = 0; i < n; i++) {
+        uint32_t k = m[i].shard.k;
+        if (by_k[k])
+            usage_error("merge: %s is shard %u/%u again (so is %s)", c->shard_dirs[i], k, total,
+                        c->shard_dirs[by_k[k] - 1]);
+        by_k[k] = i + 1;
+    }
+    for (uint32_t k = 1; k <= total; k++)
+        if (!by_k[k]) usage_error("merge: shard %u/%u is missing (%d of %u shard directories given)", k, total, n, total);
+    *dir_of_k = by_k;
+    return m;
+}
+
+struct merge_ctx {
+    struct run *run;
+    uint64_t copied, duplicates, foreign;
+};
+
+/* One record of a shard's journal: kept once per unit (the first copy), in the merged journal. */
+static int merge_record(void *ctx, const struct journal_entry *e, uint64_t line_no)
+{
+    (void)line_no;
+    struct merge_ctx *mc = ctx;
+    uint64_t key;
+    if (!resume_entry_key(mc->run->tasks, mc->run->pile, e, &key)) {
+        mc->foreign++;
+        return 0;
+    }
+    int added = doneset_add(&mc->run->done, key);
+    if (added <= 0) {
+        mc->duplicates += added == 0;
+        return added;
+    }
+    mc->copied++;
+    return journal_append(&mc->run->journal, e);
+}
+
+/* Units of the run without a record, counted per shard (missing[k], k = 1..N). */
+static uint64_t merge_count_missing(const struct run *run, uint32_t n_shards, uint64_t *missing)
+{
+    uint64_t all = 0;
+    for (uint32_t t = 0; t < run->tasks->n; t++) {
+        const struct task *task = &run->tasks->tasks[t];
+        uint32_t ns = (uint32_t)task->n_demo + task->n_test;
+        for (int inv = 0; inv < 2; inv++) {
+            const struct cand *cands = inv ? run->pile->invalid : run->pile->valid;
+            uint32_t nc = inv ? run->pile->n_invalid : run->pile->n_valid;
+            for (uint32_t c = 0; c < nc; c++) {
+                if (!run_wants(run, t, c, inv)) continue;
+                for (uint32_t s = 0; s < ns; s++) {
+                    if (doneset_has(&run->done, unit_key(t, s, c, inv))) continue;
+                    missing[shard_of(run->task_keys[t], cands[c].hash, n_shards)]++;
+                    all++;
+                }
+            }
+        }
+    }
+    return all;
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    struct cli c;
+    memset(&c, 0, sizeof c);
+    c.merge = true;
+    parse_args(&c, argc, argv);
+    int *dir_of_k;
+    struct shard_manifest *m = merge_read_manifests(&c, &dir_of_k);
+    const struct shard_manifest *first = &m[dir_of_k[1] - 1];
+    uint32_t n_shards = first->shard.n;
+    cli_take_shard_options(&c, &first->opt);
+    /* the programs and tasks: as the shards named them, unless given here */
+    if (!c.n_programs) {
+        free(c.programs);
+        c.programs = calloc((size_t)first->n_programs + 1, sizeof *c.programs);
+        if (!c.programs) die("out of memory");
+        c.n_programs = first->n_programs;
+        for (int i = 0; i < first->n_programs; i++) c.programs[i] = first->programs[i];
+    }
+    if (!c.n_tasks) {
+        free(c.tasks);
+        c.tasks = calloc((size_t)first->n_task_paths + 1, sizeof *c.tasks);
+        if (!c.tasks) die("out of memory");
+        c.n_tasks = first->n_task_paths;
+        for (int i = 0; i < first->n_task_paths; i++) c.tasks[i] = first->tasks[i];
+    }
+    for (int i = 0; i < c.n_shard_dirs; i++)
+        if (same_dir(c.out_dir, c.shard_dirs[i])) usage_error("merge: --out %s is one of the shards", c.out_dir);
+    struct task_set tasks = TASK_SET_INIT;
+    struct pile pile = PILE_INIT;
+    struct run run;
+    memset(&run, 0, sizeof run);
+    run.tasks = &tasks;
+    run.pile = &pile;
+    run.host = c.farm.host;
+    int status = load_inputs(&c, &tasks, &pile);
+    if (status != 0) goto out;
+    if (shard_pile_fingerprint(&pile) != first->pile_fp || shard_tasks_fingerprint(&tasks) != first->tasks_fp) {
+        log_err("merge: the programs and tasks named in %s/%s are not those the shards scored (changed or moved since?): "
+                "pass them with --programs PATH... --tasks PATH...", c.shard_dirs[dir_of_k[1] - 1], SHARD_MANIFEST);
+        status = EXIT_USAGE;
+        goto out;
+    }
+    struct shard whole = { 0, 0 };
+    if ((c.own && run_build_own(&run) < 0) || run_init_shard(&run, &whole) < 0) {
+        status = EXIT_INTERNAL;
+        goto out;
+    }
+    char path[PATH_MAX];
+    status = open_journal(&c, &run, path, sizeof path); /* never --resume: an existing journal is refused */
+    if (status != 0) goto out;
+    struct merge_ctx mc = { &run, 0, 0, 0 };
+    uint64_t torn = 0;
+    for (uint32_t k = 1; k <= n_shards && status == 0; k++) {
+        char jpath[PATH_MAX];
+        snprintf(jpath, sizeof jpath, "%s/results.jsonl", c.shard_dirs[dir_of_k[k] - 1]);
+        struct journal_read_info info;
+        int rc = journal_read(jpath, true, merge_record, &mc, &info);
+        if (rc < 0) status = EXIT_INTERNAL; /* logged by journal_read or journal_append */
+        torn += info.torn_tail;
+    }
+    if (journal_close(&run.journal) < 0 && status == 0) status = EXIT_INTERNAL;
+    if (status != 0) goto out;
+    fprintf(stderr, "battfarm: merged %u shards into %s: %llu records (%llu duplicates dropped, %llu of other runs, "
+                    "%llu torn last lines ignored)\n", n_shards, path, (unsigned long long)mc.copied,
+            (unsigned long long)mc.duplicates, (unsigned long long)mc.foreign, (unsigned long long)torn);
+    uint64_t *missing = calloc((size_t)n_shards + 1, sizeof *missing);
+    if (!missing) die("out of memory");
+    if (merge_count_missing(&run, n_shards, missing)) {
+        for (uint32_t k = 1; k <= n_shards; k++)
+            if (missing[k])
+                log_err("merge: shard %u/%u (%s) lacks %llu results: finish it with battfarm score ... --shard %u/%u "
+                        "--resume, then merge again", k, n_shards, c.shard_dirs[dir_of_k[k] - 1],
+                        (unsigned long long)missing[k], k, n_shards);
+        status = EXIT_NOT_DONE;
+    }
+    free(missing);
+    int prc = run_pipeline(&c, &run, path, true);
+    if (prc > status) status = prc;
+out:
+    free(run.own_valid);
+    free(run.own_invalid);
+    free(run.task_keys);
+    doneset_release(&run.done);
+    pile_release(&pile);
+    task_set_release(&tasks);
+    for (int i = 0; i < c.n_shard_dirs; i++) shard_manifest_release(&m[i]);
+    free(m);
+    free(dir_of_k);
+    cli_release(&c);
     return status;
 }
 
@@ -636,6 +1065,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "score")) return cmd_score(argc, argv, true);
     if (!strcmp(argv[1], "report")) return cmd_score(argc, argv, false);
+    if (!strcmp(argv[1], "merge")) return cmd_merge(argc, argv);
     if (!strcmp(argv[1], "check")) return cmd_check(argc, argv);
     if (!strcmp(argv[1], "run")) return cmd_run(argc, argv);
     if (!strcmp(argv[1], "prims")) return cmd_prims(argc, argv);

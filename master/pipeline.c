@@ -185,11 +185,13 @@ int pipeline_update_store(const struct pipeline *pl, const char *dir, uint32_t k
             const struct cand *c = score_cand(pl, s, &valid, &idx);
             if (!valid || !c || !c->prog || !score_worth_storing(s)) continue;
             snprintf(origin[n], sizeof origin[n], "%s (%s)", c->file, c->name);
-            entries[n++] = (struct store_entry){
+            /* not entries[n++] = {... origin[n] ...}: n's increment and that read are unsequenced */
+            entries[n] = (struct store_entry){
                 .cand = s->cand, .demo_match = s->demo_match, .demo_total = s->demo_total,
                 .test_match = s->test_match, .test_total = s->test_total, .partial = cand_score_partial(s),
                 .cpu_us = s->cpu_us, .source = c->prog->source, .origin = origin[n],
             };
+            n++;
         }
         if (n == 0) continue;
         int rc = store_update(dir, pl->tasks->tasks[t].name, entries, n, keep);

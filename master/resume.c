@@ -4,23 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "resume.h"
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 bool doneset_has(const struct doneset *d, uint64_t key)
 {
     if (!d->keys) return false;
-    for (uint64_t h = mix64(key) & d->mask;; h = (h + 1) & d->mask) {
+    for (uint64_t h = hash_mix64(key) & d->mask;; h = (h + 1) & d->mask) {
         if (d->keys[h] == 0) return false;
         if (d->keys[h] == key + 1) return true;
     }
@@ -33,7 +24,7 @@ static int doneset_grow(struct doneset *d)
     if (!nk) return BF_ENOMEM;
     for (uint64_t i = 0; d->keys && i <= d->mask; i++) {
         if (!d->keys[i]) continue;
-        uint64_t h = mix64(d->keys[i] - 1) & (size - 1);
+        uint64_t h = hash_mix64(d->keys[i] - 1) & (size - 1);
         while (nk[h]) h = (h + 1) & (size - 1);
         nk[h] = d->keys[i];
     }
@@ -49,7 +40,7 @@ int doneset_add(struct doneset *d, uint64_t key)
         int rc = doneset_grow(d);
         if (rc < 0) return rc;
     }
-    uint64_t h = mix64(key) & d->mask;
+    uint64_t h = hash_mix64(key) & d->mask;
     for (; d->keys[h]; h = (h + 1) & d->mask)
         if (d->keys[h] == key + 1) return 0;
     d->keys[h] = key + 1;
@@ -83,23 +74,31 @@ struct resume_ctx {
     struct resume_info *info;
 };
 
+bool resume_entry_key(const struct task_set *tasks, const struct pile *pile, const struct journal_entry *e,
+                      uint64_t *key)
+{
+    const struct task *t = task_set_find(tasks, e->task);
+    uint64_t hash;
+    uint32_t cand;
+    if (!t || !pile_parse_hex(e->cand, &hash)) return false;
+    int kind = pile_find(pile, hash, &cand);
+    if (!kind) return false;
+    int sample = resume_sample_index(t, e->sample);
+    if (sample < 0) return false;
+    *key = unit_key((uint32_t)(t - tasks->tasks), (uint32_t)sample, cand, kind < 0);
+    return true;
+}
+
 static int resume_record(void *ctx, const struct journal_entry *e, uint64_t line_no)
 {
     (void)line_no;
     struct resume_ctx *rc = ctx;
-    const struct task *t = task_set_find(rc->tasks, e->task);
-    uint64_t hash;
-    uint32_t cand;
-    int kind = 0;
-    int sample = -1;
-    if (t && pile_parse_hex(e->cand, &hash)) kind = pile_find(rc->pile, hash, &cand);
-    if (kind) sample = resume_sample_index(t, e->sample);
-    if (sample < 0) {
+    uint64_t key;
+    if (!resume_entry_key(rc->tasks, rc->pile, e, &key)) {
         rc->info->foreign++;
         return 0;
     }
-    uint32_t task = (uint32_t)(t - rc->tasks->tasks);
-    int added = doneset_add(rc->d, unit_key(task, (uint32_t)sample, cand, kind < 0));
+    int added = doneset_add(rc->d, key);
     if (added < 0) return added;
     rc->info->known += (uint64_t)added;
     return 0;

@@ -32,6 +32,17 @@ void doneset_release(struct doneset *d);
 /* Parses "demo/3" / "test/0" against task t; -1 when malformed or out of range. */
 int resume_sample_index(const struct task *t, const char *sample);
 
+/* The unit of a journal record: false for a record of a task, candidate or sample that is not
+ * in this run (tasks and pile). The one mapping from records to units (resume, merge). */
+bool resume_entry_key(const struct task_set *tasks, const struct pile *pile, const struct journal_entry *e,
+                      uint64_t *key);
+
+/* The parts of a unit key (task index, sample index, candidate index, invalid). */
+static inline uint32_t unit_key_task(uint64_t key) { return (uint32_t)(key >> 41); }
+static inline uint32_t unit_key_sample(uint64_t key) { return (uint32_t)(key >> 32) & 0xff; }
+static inline uint32_t unit_key_cand(uint64_t key) { return (uint32_t)key; }
+static inline bool unit_key_invalid(uint64_t key) { return (key >> 40) & 1; }
+
 struct resume_info {
     struct journal_read_info read;
     uint64_t known;          /* records of this run's tasks and candidates (counted once) */

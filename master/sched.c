@@ -280,13 +280,15 @@ static int proto_error(char *err, size_t errlen, const char *fmt, ...)
     return BF_EDECODE;
 }
 
-static void result_init(struct farm_result *r, const struct job *j, uint32_t cand, const struct slot *s)
+static void result_init(const struct farm *f, struct farm_result *r, const struct job *j, uint32_t cand,
+                        const struct slot *s)
 {
     memset(r, 0, sizeof *r);
     r->task = j->task;
     r->sample = j->sample;
     r->cand = cand;
     r->slot = s->index;
+    r->host = s->host ? s->host : f->cfg->host;
     r->attempt = j->attempt;
     r->msg = "";
 }
@@ -302,7 +304,7 @@ static int sched_on_result(struct farm *f, struct slot *s, const struct msg_resu
     if (st != ST_OK && st != ST_ERROR && st != ST_TIMEOUT && st != ST_MEMOUT && st != ST_INTERNAL)
         return proto_error(err, errlen, "RESULT with status %u", m->status);
     struct farm_result r;
-    result_init(&r, j, m->cand, s);
+    result_init(f, &r, j, m->cand, s);
     r.status = st;
     r.match = m->match;
     r.shape_match = m->shape_match;
@@ -399,7 +401,7 @@ static void sched_charge_candidate(struct farm *f, struct slot *s, struct job *j
     bool isolated = j->n == 1; /* alone in its job: certainly the one in flight */
     if ((why == LOSS_HARD_TIMEOUT && isolated) || (why != LOSS_HARD_TIMEOUT && isolated && j->attempt >= f->cfg->max_attempts)) {
         struct farm_result r;
-        result_init(&r, j, c, s);
+        result_init(f, &r, j, c, s);
         r.status = why == LOSS_HARD_TIMEOUT ? ST_TIMEOUT : ST_CRASH;
         r.signal = why == LOSS_HARD_TIMEOUT ? 0 : signal;
         r.msg = msg;

@@ -61,40 +61,103 @@ static bool slot_env_is_ours(const char *kv)
            strncmp(kv, "CUDA_VISIBLE_DEVICES=", 21) == 0;
 }
 
-/* The worker's environment: ours, less any stale BF_SLOT / BF_MEM_CAP_MB, plus this slot's; with
- * GPUs, CUDA_VISIBLE_DEVICES binds the slot to one of them (round robin over cfg->gpu_ids), set
- * here, before exec: the master itself never touches CUDA. The strings from env[*owned_from] on
- * are allocated here. */
-static char **slot_make_env(const struct farm *f, int index, size_t *owned_from)
+/* The slot's GPU binding: its spec (--hosts), or round robin over cfg->gpu_ids. */
+static int slot_gpu(const struct farm *f, int index)
+{
+    if (f->cfg->slot_specs) return f->cfg->slot_specs[index].gpu;
+    if (f->cfg->n_gpus > 0) return f->cfg->gpu_ids[index % f->cfg->n_gpus];
+    return f->cfg->n_gpus < 0 ? FARM_GPU_NONE : FARM_GPU_KEEP;
+}
+
+#define SLOT_VARS_MAX 4
+/* The variables the master gives slot `index`'s worker, "K=V" in vars[]: the one list for
+ * local workers (their environment) and remote ones (their command line). BF_LOG is inherited
+ * by local workers; a remote one gets it here. With GPUs, CUDA_VISIBLE_DEVICES binds the slot to
+ * one of them, set before exec: the master itself never touches CUDA. */
+static int slot_vars(const struct farm *f, int index, bool remote, char vars[SLOT_VARS_MAX][64])
+{
+    int n = 0;
+    snprintf(vars[n++], 64, "BF_SLOT=%d", index);
+    if (f->cfg->worker_mem_mb) snprintf(vars[n++], 64, "BF_MEM_CAP_MB=%u", f->cfg->worker_mem_mb);
+    int gpu = slot_gpu(f, index);
+    if (gpu >= 0) snprintf(vars[n++], 64, "CUDA_VISIBLE_DEVICES=%d", gpu);
+    else if (gpu == FARM_GPU_NONE) snprintf(vars[n++], 64, "CUDA_VISIBLE_DEVICES=");
+    const char *log = getenv("BF_LOG");
+    if (remote && log && strlen(log) < 40) snprintf(vars[n++], 64, "BF_LOG=%s", log);
+    return n;
+}
+
+/* The process's environment: ours, less any stale BF_SLOT / BF_MEM_CAP_MB (and
+ * CUDA_VISIBLE_DEVICES when the slot binds one), plus, for a local worker, the slot's variables.
+ * (ssh, for a remote slot, gets none of them: they go on its command line.) The strings from
+ * env[*owned_from] on are allocated here. */
+static char **slot_make_env(const struct farm *f, int index, bool remote, size_t *owned_from)
 {
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + 4, sizeof *env);
+    char **env = calloc(n + SLOT_VARS_MAX + 1, sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
-    bool bind_gpu = f->cfg->n_gpus != 0; /* < 0: hide every GPU; > 0: bind one */
+    bool bind_gpu = slot_gpu(f, index) != FARM_GPU_KEEP;
     for (size_t i = 0; i < n; i++) {
         if (slot_env_is_ours(environ[i]) && (bind_gpu || strncmp(environ[i], "CUDA_", 5) != 0)) continue;
         env[k++] = environ[i];
     }
     *owned_from = k;
-    char buf[64];
-    snprintf(buf, sizeof buf, "BF_SLOT=%d", index);
-    env[k++] = strdup(buf);
-    if (f->cfg->worker_mem_mb) {
-        snprintf(buf, sizeof buf, "BF_MEM_CAP_MB=%u", f->cfg->worker_mem_mb);
-        env[k++] = strdup(buf);
-    }
-    if (f->cfg->n_gpus > 0) {
-        snprintf(buf, sizeof buf, "CUDA_VISIBLE_DEVICES=%d", f->cfg->gpu_ids[index % f->cfg->n_gpus]);
-        env[k++] = strdup(buf);
-    } else if (f->cfg->n_gpus < 0) {
-        env[k++] = strdup("CUDA_VISIBLE_DEVICES=");
-    }
+    char vars[SLOT_VARS_MAX][64];
+    int nv = remote ? 0 : slot_vars(f, index, false, vars);
+    for (int i = 0; i < nv; i++)
+        if (!(env[k++] = strdup(vars[i]))) return NULL; /* strdup failed: leak is irrelevant at startup */
     env[k] = NULL;
-    for (size_t i = *owned_from; i < k; i++)
-        if (!env[i]) return NULL; /* strdup failed: leak is irrelevant at startup */
     return env;
+}
+
+/* Appends word to the shell command line in buf, single-quoted unless it is plain: the remote
+ * sshd runs the line through the user's shell. */
+static void shell_append(char *buf, size_t len, const char *word)
+{
+    size_t at = strlen(buf);
+    bool plain = *word != 0;
+    for (const char *p = word; *p; p++)
+        plain &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 strchr("_-./=:,+@%", *p) != NULL;
+    at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", at ? " " : "", plain ? word : "'");
+    if (plain) return;
+    for (const char *p = word; *p && at < len; p++)
+        at += (size_t)snprintf(buf + at, len - at, *p == '\'' ? "'\\''" : "%c", *p);
+    if (at < len) snprintf(buf + at, len - at, "'");
+}
+
+/* A remote slot's argv: ssh_argv..., -o BatchMode=yes -T host 'env K=V ... worker --stdio'. */
+static char **slot_make_remote_argv(const struct farm *f, int index, const char *host)
+{
+    size_t nw = 0;
+    while (f->cfg->ssh_argv[nw]) nw++;
+    char **argv = calloc(nw + 6, sizeof *argv);
+    char *cmd = malloc(SLOT_REMOTE_CMD_MAX);
+    if (!argv || !cmd) {
+        free(argv);
+        free(cmd);
+        return NULL;
+    }
+    cmd[0] = 0;
+    shell_append(cmd, SLOT_REMOTE_CMD_MAX, "env");
+    char vars[SLOT_VARS_MAX][64];
+    int nv = slot_vars(f, index, true, vars);
+    for (int i = 0; i < nv; i++) shell_append(cmd, SLOT_REMOTE_CMD_MAX, vars[i]);
+    shell_append(cmd, SLOT_REMOTE_CMD_MAX, f->cfg->remote_worker ? f->cfg->remote_worker : f->cfg->worker_path);
+    shell_append(cmd, SLOT_REMOTE_CMD_MAX, "--stdio");
+    size_t k = 0;
+    for (size_t i = 0; i < nw; i++) argv[k++] = strdup(f->cfg->ssh_argv[i]);
+    argv[k++] = strdup("-o");
+    argv[k++] = strdup("BatchMode=yes"); /* never a password prompt: a host that asks is a failed start */
+    argv[k++] = strdup("-T");
+    argv[k++] = strdup(host);
+    argv[k++] = cmd;
+    for (size_t i = 0; i < k; i++)
+        if (!argv[i]) return NULL; /* leak irrelevant at startup */
+    if (strlen(cmd) + 1 >= SLOT_REMOTE_CMD_MAX) return NULL;
+    return argv;
 }
 
 int slot_init(struct farm *f, struct slot *s, int index)
@@ -104,9 +167,11 @@ int slot_init(struct farm *f, struct slot *s, int index)
     s->state = SLOT_EMPTY;
     s->to_fd = s->from_fd = -1;
     s->backoff_ms = SLOT_BACKOFF_MIN_MS;
+    s->host = f->cfg->slot_specs ? f->cfg->slot_specs[index].host : NULL;
     s->task_sent = calloc(f->plan->tasks->n ? f->plan->tasks->n : 1, 1);
-    s->envp = slot_make_env(f, index, &s->env_owned_from);
-    if (!s->task_sent || !s->envp) return BF_ENOMEM;
+    s->envp = slot_make_env(f, index, s->host != NULL, &s->env_owned_from);
+    if (s->host) s->argv = slot_make_remote_argv(f, index, s->host);
+    if (!s->task_sent || !s->envp || (s->host && !s->argv)) return BF_ENOMEM;
     return 0;
 }
 
@@ -117,8 +182,11 @@ void slot_release(struct slot *s)
         for (size_t i = s->env_owned_from; s->envp[i]; i++) free(s->envp[i]);
         free(s->envp);
     }
+    for (size_t i = 0; s->argv && s->argv[i]; i++) free(s->argv[i]);
+    free(s->argv);
     s->task_sent = NULL;
     s->envp = NULL;
+    s->argv = NULL;
 }
 
 static int fd_set_nonblock(int fd)
@@ -188,7 +256,8 @@ int slot_spawn(struct farm *f, struct slot *s)
     sigprocmask(SIG_SETMASK, &all, &old);
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid == 0) slot_child_exec(to[0], from[1], errp[1], f->argv, s->envp, parent);
+    char *const *argv = s->argv ? s->argv : f->argv;
+    if (pid == 0) slot_child_exec(to[0], from[1], errp[1], argv, s->envp, parent);
     int fork_errno = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     close_fd(&to[0]); close_fd(&from[1]); close_fd(&errp[1]);
@@ -208,8 +277,7 @@ int slot_spawn(struct farm *f, struct slot *s)
         int ws;
         wait_pid_blocking(pid, &ws);
         close_fd(&to[1]); close_fd(&from[0]);
-        return log_fail(-child_errno, "slot %d: cannot start worker %s: %s", s->index, f->argv[0],
-                        strerror(child_errno));
+        return log_fail(-child_errno, "slot %d: cannot start %s: %s", s->index, argv[0], strerror(child_errno));
     }
     s->pid = pid;
     s->to_fd = to[1];
@@ -222,8 +290,8 @@ int slot_spawn(struct farm *f, struct slot *s)
     memset(s->task_sent, 0, f->plan->tasks->n);
     s->n_jobs = 0;
     s->deadline_us = farm_now_us() + (int64_t)f->cfg->start_timeout_ms * 1000;
-    char why[64];
-    snprintf(why, sizeof why, "spawned pid %d", (int)pid);
+    char why[160];
+    snprintf(why, sizeof why, "spawned pid %d%s%s", (int)pid, s->host ? ": ssh to " : "", s->host ? s->host : "");
     slot_set_state(s, SLOT_STARTING, why);
     return 0;
 }

@@ -29,6 +29,7 @@
 #define WORKER BF_BINARY_DIR "/worker/battfarm-worker"
 #define FAULTY BF_BINARY_DIR "/worker/battfarm-worker-faulty"
 #define TASKS BF_SOURCE_DIR "/data/arc-agi-1/training"
+#define FAKE_SSH BF_SOURCE_DIR "/tests/fake-ssh.sh"
 
 /* ------------------------------------------------------------------ the test bed */
 
@@ -328,6 +329,8 @@ struct rec {
     bool match, shape;
     uint32_t right, total;
     int attempt, signal;
+    int slot;
+    char host[32];
 };
 
 struct recs {
@@ -379,6 +382,8 @@ static int recs_add(void *ctx, const struct journal_entry *e, uint64_t line)
     r->total = e->total;
     r->attempt = e->attempt;
     r->signal = e->signal;
+    r->slot = e->slot;
+    snprintf(r->host, sizeof r->host, "%s", e->host);
     return 0;
 }
 
@@ -880,6 +885,133 @@ START_TEST(test_journal_torn_and_malformed)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ --hosts, through a fake ssh */
+
+static void write_hosts(const struct bed *b, const char *text, char *path, size_t len)
+{
+    snprintf(path, len, "%s/hosts", b->dir);
+    write_file(path, text);
+}
+
+/* Remote slots (through tests/fake-ssh.sh) and a local one together: the results of a local
+ * run, each record naming where it ran, and the slot's variables on the remote command line
+ * (the fake ssh drops them from the environment, as a remote login would not have them). */
+START_TEST(test_hosts_fake_ssh)
+{
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    char hosts[200], log_env[220], log[200], expect[400];
+    write_hosts(&b, "# two nodes and this machine\n2/nodeA\n\n  nodeB   # one slot\n1/local\n", hosts, sizeof hosts);
+    snprintf(log, sizeof log, "%s/ssh.log", b.dir);
+    snprintf(log_env, sizeof log_env, "FAKE_SSH_LOG=%s", log);
+    struct opts o = { .env = { log_env }, .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--worker-mem", "2048", "--batch", "4" } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, NULL);
+    /* slots in file order: 0 and 1 on nodeA, 2 on nodeB, 3 here (and invalid records: -1) */
+    static const char *const host_of_slot[] = { "nodeA", "nodeA", "nodeB", "local" };
+    for (size_t i = 0; i < rs.n; i++)
+        ck_assert_str_eq(rs.r[i].host, rs.r[i].slot < 0 ? "local" : host_of_slot[rs.r[i].slot]);
+    snprintf(expect, sizeof expect, "nodeA env BF_SLOT=1 BF_MEM_CAP_MB=2048 %s --stdio\n", WORKER);
+    ck_assert_msg(file_contains(log, expect), "no '%s' in %s", expect, log);
+    ck_assert(file_contains(log, "nodeB env BF_SLOT=2 "));
+    ck_assert(!file_contains(log, "BF_SLOT=3")); /* the local slot forks the worker itself */
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* The connection of one remote slot drops mid-run (the fake ssh kills its "remote" worker and
+ * exits 255): the candidate in flight is retried elsewhere, nothing is lost or doubled. */
+START_TEST(test_hosts_connection_lost)
+{
+    struct recs base;
+    baseline(&base, three_tasks, 3);
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    char hosts[200], drop[200], drop_env[220];
+    write_hosts(&b, "2/nodeA\n", hosts, sizeof hosts);
+    snprintf(drop, sizeof drop, "%s/dropped", b.dir);
+    snprintf(drop_env, sizeof drop_env, "FAKE_SSH_DROP=%s", drop);
+    struct opts o = { .worker = FAULTY, .env = { drop_env, "FAKE_SSH_DROP_AFTER=0.25", "BF_FAULT_SLOW_US=10000" },
+                      .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--batch", "4" } };
+    ck_assert_int_eq(run_master(&b, &o, 120), 0);
+    ck_assert_msg(access(drop, F_OK) == 0, "no connection was dropped");
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, NULL);
+    ck_assert_uint_eq(count_where(&rs, NULL, -1, 2), 1);
+    ck_assert(file_contains(b.log, "exited with status 255 (while busy)"));
+    ck_assert(file_contains(b.log, "retrying it alone"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* A host that refuses every connection is given up like a slot that cannot start; the others
+ * score everything. */
+START_TEST(test_hosts_unreachable)
+{
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    char hosts[200];
+    write_hosts(&b, "1/local\n1/unreachable-node\n", hosts, sizeof hosts);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT_SLOW_US=20000" }, .args = { "--hosts", hosts, "--ssh", FAKE_SSH } };
+    ck_assert_int_eq(run_master(&b, &o, 60), 0);
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    ck_assert(file_contains(b.log, "slot 1: giving up on this slot: worker failed to start 5 times in a row (last: "
+                                   "exited with status 255)"));
+    ck_assert(file_contains(b.log, "Connection refused"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* Bad hosts files and option mixes: exit 2 and one line naming FILE:LINE. */
+static const struct {
+    const char *text;       /* the hosts file; NULL: none written */
+    const char *args[4];    /* more options */
+    const char *says;       /* in the log, after the file's path */
+} bad_hosts[] = {
+    { "nodeA\n0/nodeB\n", { NULL }, ":2: '0/nodeB': expected [N/]host with N from 1 to 4096" },
+    { "x/nodeA\n", { NULL }, ":1: 'x/nodeA': expected [N/]host" },
+    { "# c\n-oProxyCommand=evil\n", { NULL }, ":2: '-oProxyCommand=evil': a host name cannot start with '-'" },
+    { "2/\n", { NULL }, ":1: a slot count without a host" },
+    { "node A\n", { NULL }, ":1: 'node A': one host per line, without blanks inside" },
+    { "5000/nodeA\n", { NULL }, ":1: '5000/nodeA': expected [N/]host with N from 1 to 4096" },
+    { "# nothing\n\n", { NULL }, ": no hosts in it" },
+    { NULL, { NULL }, ": No such file or directory" },
+    { "nodeA\n", { "-j", "2" }, "-j and --hosts exclude each other" },
+    { "nodeA\n", { "--ssh", "/nonexistent/ssh" }, "--ssh: /nonexistent/ssh is not an executable file" },
+    { "nodeA\n", { "--ssh", "no-such-ssh-here" }, "--ssh: no-such-ssh-here not found in PATH" },
+};
+
+START_TEST(test_hosts_file_errors)
+{
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    char hosts[200], says[300];
+    if (bad_hosts[_i].text) write_hosts(&b, bad_hosts[_i].text, hosts, sizeof hosts);
+    else snprintf(hosts, sizeof hosts, "%s/no-hosts-file", b.dir);
+    struct opts o = { .args = { "--hosts", hosts, "--ssh", FAKE_SSH } };
+    for (int i = 0; bad_hosts[_i].args[i]; i++) o.args[4 + i] = bad_hosts[_i].args[i];
+    ck_assert_int_eq(run_master(&b, &o, 30), 2);
+    if (bad_hosts[_i].says[0] == ':') snprintf(says, sizeof says, "%s%s", hosts, bad_hosts[_i].says);
+    else snprintf(says, sizeof says, "%s", bad_hosts[_i].says);
+    ck_assert_msg(file_contains(b.log, says), "case %d: no '%s' in the log", _i, says);
+    /* --ssh without --hosts */
+    struct opts o2 = { .args = { "--ssh", FAKE_SSH } };
+    ck_assert_int_eq(run_master(&b, &o2, 30), 2);
+    ck_assert(file_contains(b.log, "--ssh and --remote-worker need --hosts"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
 static Suite *farm_suite(void)
 {
     Suite *s = suite_create("farm");
@@ -903,6 +1035,10 @@ static Suite *farm_suite(void)
     tcase_add_test(tp, test_random_worker_kills);
     tcase_add_test(tp, test_master_killed_then_resume);
     tcase_add_loop_test(tp, test_signals_then_resume, 0, 3);
+    tcase_add_test(tp, test_hosts_fake_ssh);
+    tcase_add_test(tp, test_hosts_connection_lost);
+    tcase_add_test(tp, test_hosts_unreachable);
+    tcase_add_loop_test(tp, test_hosts_file_errors, 0, (int)BF_ARRAY_LEN(bad_hosts));
     suite_add_tcase(s, tp);
     return s;
 }

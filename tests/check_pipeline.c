@@ -1,7 +1,8 @@
 /* check_pipeline.c: `battfarm score` and `battfarm report` end to end, with the real binaries and
  * real worker processes: dedup and invalid candidates, --own, scores.jsonl and rankings, the
  * store (written atomically, read back as a candidate pile), the HTML report, submission.json
- * for a task without test outputs, and --resume scheduling nothing new. */
+ * for a task without test outputs, --resume scheduling nothing new, and --shard K/N + merge
+ * making what one unsharded run makes. */
 #include "compat.h"
 
 #include <check.h>
@@ -201,6 +202,142 @@ START_TEST(test_usage_errors)
 }
 END_TEST
 
+/* ---- --shard and merge ---- */
+
+/* A file's lines with the measured fields (cpu time, and the rank that cpu time breaks ties
+ * with) taken out, sorted: what must not differ between two runs of the same work. */
+static char *stable_lines(const char *name)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "sed -e 's/\"cpu_us\":[0-9]*,//' -e 's/\"rank\":[0-9]*,//' -e 's/ cpu_us=[0-9]*//' "
+                              "%s/%s | LC_ALL=C sort", dir, name);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    return strdup(buf);
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    char *x = stable_lines(a), *y = stable_lines(b);
+    ck_assert_msg(strlen(x) > 0, "%s is empty", a);
+    ck_assert_msg(!strcmp(x, y), "%s and %s differ:\n%s\n---\n%s", a, b, x, y);
+    free(x);
+    free(y);
+}
+
+/* Three shards of the sweep (different -j, files in another order), merged in another order:
+ * the same journal units, scores, store files and summary as the unsharded run. */
+START_TEST(test_shard_merge_equals_whole)
+{
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out whole"), 0);
+    char *summary = strdup(read_file("out.txt"));
+    ck_assert_int_eq(battfarm_raw("score progs --tasks tasks --out s1 --shard 1/3 -j 1 --quiet"), 0);
+    ck_assert_int_eq(battfarm_raw("score progs/renamed.py progs/bad.py progs/0d3d703e.py progs/007bbfb7.py "
+                                  "--tasks tasks/0d3d703e.json tasks/007bbfb7.json --out s2 --shard 2/3 -j 2 --quiet"), 0);
+    ck_assert_ptr_nonnull(strstr(read_file("out.txt"), "shard       2/3"));
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s3 --shard=3/3"), 0);
+    ck_assert_ptr_null(read_file("s3/store/007bbfb7")); /* shards keep no store */
+    /* every unit in exactly one shard */
+    int n1 = count_lines(read_file("s1/results.jsonl"), "\n"), n2 = count_lines(read_file("s2/results.jsonl"), "\n"),
+        n3 = count_lines(read_file("s3/results.jsonl"), "\n");
+    ck_assert_int_eq(n1 + n2 + n3, 33);
+    ck_assert_int_eq(battfarm("merge --out merged s3 s1 s2"), 0);
+    ck_assert_str_eq(read_file("out.txt"), summary);
+    free(summary);
+    ck_assert_msg(strstr(read_file("err.txt"), "33 records (0 duplicates dropped"), "%s", read_file("err.txt"));
+    /* the journals hold the same units with the same outcomes (slot, host and times aside) */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && for d in whole merged; do sed -e 's/\"cpu_us.*\"attempt\"/\"attempt\"/' -e 's/\"name\":\"[^\"]*\",//' "
+             "$d/results.jsonl | LC_ALL=C sort > $d.units; done && cmp whole.units merged.units", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    assert_same_file("whole/scores.jsonl", "merged/scores.jsonl");
+    snprintf(cmd, sizeof cmd, "cd %s/whole/store && ls */*.py > ../../whole.store && cd ../../merged/store && "
+                              "ls */*.py > ../../merged.store && cmp ../../whole.store ../../merged.store", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    char *files = strdup(read_file("whole.store"));
+    ck_assert_int_ge(count_lines(files, ".py"), 2);
+    for (char *f = strtok(files, "\n"); f; f = strtok(NULL, "\n")) {
+        char a[300], b[300];
+        snprintf(a, sizeof a, "whole/store/%s", f);
+        snprintf(b, sizeof b, "merged/store/%s", f);
+        assert_same_file(a, b);
+    }
+    free(files);
+    /* a merged directory is an ordinary result directory */
+    ck_assert_int_eq(battfarm("report progs --tasks tasks --out merged"), 0);
+}
+END_TEST
+
+/* Shards that are not one run, or not every K once, are refused with the directory named. */
+START_TEST(test_merge_refuses)
+{
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s1 --shard 1/2"), 0);
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s2 --shard 2/2"), 0);
+    ck_assert_int_eq(battfarm("score progs/007bbfb7.py --tasks tasks --out other --shard 2/2"), 0);
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out slow --shard 2/2 --timeout 500"), 0);
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out three --shard 2/3"), 0);
+    ck_assert_int_eq(battfarm("merge --out m s1 other"), 2);
+    ck_assert_msg(strstr(read_file("err.txt"), "other is a shard of another run than s1 (a different candidate pile)"),
+                  "%s", read_file("err.txt"));
+    ck_assert_int_eq(battfarm("merge --out m s1 slow"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "slow is a shard of another run than s1 (different options"));
+    ck_assert_int_eq(battfarm("merge --out m s1 three"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "three is a shard of another run than s1 (a different shard count N)"));
+    ck_assert_int_eq(battfarm("merge --out m s1 s1"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "s1 is shard 1/2 again"));
+    ck_assert_int_eq(battfarm("merge --out m s2"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "shard 1/2 is missing"));
+    ck_assert_int_eq(battfarm("merge --out m s1 tasks"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "tasks is not a shard directory"));
+    ck_assert_int_eq(battfarm("merge --out m s1 s2 --timeout 10"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "--timeout comes from the shards"));
+    ck_assert_int_eq(battfarm("merge --out s1 s1 s2"), 2);
+    ck_assert_int_eq(battfarm("merge s1 s2"), 2);
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out x --shard 3/2"), 2);
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out x --shard 0/2"), 2);
+    /* a resumed shard must be the same shard */
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s1 --shard 2/2 --resume"), 2);
+    ck_assert_ptr_nonnull(strstr(read_file("err.txt"), "holds shard 1/2, not 2/2"));
+    /* the programs moved away: merge says so, and takes --programs/--tasks */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mv %s/progs %s/moved", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(battfarm("merge --out m s1 s2"), 2);
+    ck_assert_int_eq(battfarm("merge --out m s1 s2 --programs moved --tasks tasks"), 0);
+    ck_assert_int_eq(count_lines(read_file("m/results.jsonl"), "\n"), 33);
+}
+END_TEST
+
+/* The same record twice and a torn last line are tolerated; a shard with results missing makes
+ * everything from what there is and exits 1, naming the shard; resumed, it merges cleanly. */
+START_TEST(test_merge_dedupes_and_completes)
+{
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s1 --shard 1/2"), 0);
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s2 --shard 2/2"), 0);
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "cd %s && head -3 s1/results.jsonl >> s2/results.jsonl && head -2 s2/results.jsonl >> "
+                              "s2/results.jsonl && printf '{\"task\":\"00' >> s2/results.jsonl", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(battfarm("merge --out m s1 s2"), 0);
+    ck_assert_msg(strstr(read_file("err.txt"), "33 records (5 duplicates dropped, 0 of other runs, 1 torn last lines"),
+                  "%s", read_file("err.txt"));
+    ck_assert_int_eq(count_lines(read_file("m/results.jsonl"), "\n"), 33);
+    /* shard 2 cut short, as if killed */
+    snprintf(cmd, sizeof cmd, "cd %s && head -4 s2/results.jsonl > cut && mv cut s2/results.jsonl", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(battfarm("merge --out m2 s1 s2"), 1);
+    ck_assert_msg(strstr(read_file("err.txt"), "shard 2/2 (s2) lacks"), "%s", read_file("err.txt"));
+    ck_assert_int_eq(battfarm("score progs --tasks tasks --out s2 --shard 2/2 --resume"), 0);
+    ck_assert_int_eq(battfarm("merge --out m3 s1 s2"), 0);
+    ck_assert_int_eq(count_lines(read_file("m3/results.jsonl"), "\n"), 33);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline");
@@ -214,6 +351,9 @@ int main(void)
     tcase_add_test(tc, test_check_command);
     tcase_add_test(tc, test_prims_docs);
     tcase_add_test(tc, test_usage_errors);
+    tcase_add_test(tc, test_shard_merge_equals_whole);
+    tcase_add_test(tc, test_merge_refuses);
+    tcase_add_test(tc, test_merge_dedupes_and_completes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
