@@ -468,18 +468,33 @@ void dsl_memo_mark_line_value(val v)
 }
 
 /* Same value, same kinds, same set and function objects: a call given either behaves alike. */
-static bool memo_same(val a, val b)
+static bool memo_same_tuple(const struct vtuple *x, const struct vtuple *y);
+
+static inline bool memo_same(val a, val b)
 {
     if (a.kind != b.kind)
         return false;
     if (a.kind != V_TUPLE || a.u.t == b.u.t)
         return a.kind == V_NONE || a.u.i == b.u.i;
-    const struct vtuple *x = a.u.t, *y = b.u.t;
+    return memo_same_tuple(a.u.t, b.u.t);
+}
+
+/* (perf: a pair of leaves, such as the (cell, object) a call was given, without recursion) */
+static bool memo_same_tuple(const struct vtuple *x, const struct vtuple *y)
+{
     if (x->len != y->len || (x->hashed && y->hashed && x->hash != y->hash))
         return false;
-    for (uint32_t i = 0; i < x->len; i++)
-        if (!memo_same(x->item[i], y->item[i]))
+    for (uint32_t i = 0; i < x->len; i++) {
+        val a = x->item[i], b = y->item[i];
+        if (a.kind != b.kind)
             return false;
+        if (a.kind != V_TUPLE || a.u.t == b.u.t) {
+            if (a.kind != V_NONE && a.u.i != b.u.i)
+                return false;
+        } else if (!memo_same_tuple(a.u.t, b.u.t)) {
+            return false;
+        }
+    }
     return true;
 }
 
