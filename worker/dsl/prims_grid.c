@@ -1257,14 +1257,14 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
 
 /* ---- objects() of a big grid
  * solve_91413438 pads a 3 x 3 input to 3 x 3z^2 cells (z its count of zeros: on the inputs of
- * other tasks up to 6.5 million cells). The per-key tables above (26 bytes a key) and a 16-byte
- * entry per slot of asindices' table (16M slots) were 400 MB of fresh memory per call, most of
- * its time going to page faults and cache misses. For a rectangular grid of more than
- * OBJECTS_BIG_CELLS cells, asindices(grid) is simulated in a table of 4-byte slots holding the
- * packed position (i << jbits | j) and a bitmap of the taken slots (probing reads only that),
- * the hashes recomputed when the table grows; the object
- * starts are looked up in a bitmap of the cells that differ from bg; per-key hashes, "inside"
- * flags and tuples are computed when asked for. Only `occupied` stays a per-key byte table. */
+ * other tasks up to 6.5 million cells). For 5.7 million cells, the per-key tables above (26 bytes
+ * a key) and 16-byte slots for asindices' tables (every resize's included) were 780 MB of arena,
+ * most of the call's time going to page faults and cache misses. For a rectangular grid of more
+ * than OBJECTS_BIG_CELLS cells, asindices(grid) is simulated in tables of 4-byte slots holding
+ * the packed position (i << jbits | j) with a bitmap of the taken slots (probing reads only that),
+ * the hashes recomputed when a table grows; the object starts are looked up in a bitmap of the
+ * cells that differ from bg; per-key hashes, "inside" flags and tuples are computed when asked
+ * for; only `occupied` stays a per-key byte table: 150 MB in all. */
 #define OBJECTS_BIG_CELLS ((int64_t)1 << 16)
 
 static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
