@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mix.h"
 #include "primtab.h"
 #include "program.h"
 #include "program_int.h"
@@ -1175,29 +1176,14 @@ bool program_check(struct program *p)
 
 /* ------------------------------------------------------------------ hash */
 
-static uint64_t mix64(uint64_t x) /* splitmix64 finaliser */
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t absorb(uint64_t h, uint64_t v)
 {
-    return mix64(h ^ mix64(v + 0x9e3779b97f4a7c15ull));
+    return bf_mix64(h ^ bf_mix64(v + 0x9e3779b97f4a7c15ull));
 }
 
 static uint64_t name_hash64(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64, then mixed */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return mix64(h);
+    return bf_mix64(bf_fnv1a(BF_FNV_INIT, s, strlen(s))); /* FNV-1a 64, then mixed */
 }
 
 #define HASH_SEED_LEAF 0x626174746661726dull /* "battfarm" */

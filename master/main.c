@@ -545,6 +545,16 @@ static int load_inputs(struct cli *c, struct task_set *tasks, struct pile *pile)
     return 0;
 }
 
+/* A run over c's tasks and candidate pile, both loaded here; returns load_inputs' status. */
+static int run_setup(struct cli *c, struct run *run, struct task_set *tasks, struct pile *pile)
+{
+    memset(run, 0, sizeof *run);
+    run->tasks = tasks;
+    run->pile = pile;
+    run->host = c->farm.host;
+    return load_inputs(c, tasks, pile);
+}
+
 static int open_journal(struct cli *c, struct run *run, char *path, size_t pathlen)
 {
     int rc = make_dir(c->out_dir);
@@ -691,16 +701,12 @@ static int cmd_score(int argc, char **argv, bool scoring)
     struct cli c;
     memset(&c, 0, sizeof c);
     parse_args(&c, argc, argv);
+    if (!scoring && c.shard.n) usage_error("%s", "report: --shard does not apply (merge the shards first)");
     struct task_set tasks = TASK_SET_INIT;
     struct pile pile = PILE_INIT;
     struct run run;
-    memset(&run, 0, sizeof run);
-    run.tasks = &tasks;
-    run.pile = &pile;
-    run.host = c.farm.host;
     char path[PATH_MAX];
-    if (!scoring && c.shard.n) usage_error("%s", "report: --shard does not apply (merge the shards first)");
-    int status = load_inputs(&c, &tasks, &pile);
+    int status = run_setup(&c, &run, &tasks, &pile);
     if (status == 0 && c.own && run_build_own(&run) < 0) status = EXIT_INTERNAL;
     if (status == 0 && run_init_shard(&run, &c.shard) < 0) status = EXIT_INTERNAL;
     if (status != 0) goto out;
@@ -882,11 +888,7 @@ static int cmd_merge(int argc, char **argv)
     struct task_set tasks = TASK_SET_INIT;
     struct pile pile = PILE_INIT;
     struct run run;
-    memset(&run, 0, sizeof run);
-    run.tasks = &tasks;
-    run.pile = &pile;
-    run.host = c.farm.host;
-    int status = load_inputs(&c, &tasks, &pile);
+    int status = run_setup(&c, &run, &tasks, &pile);
     if (status != 0) goto out;
     if (shard_pile_fingerprint(&pile) != first->pile_fp || shard_tasks_fingerprint(&tasks) != first->tasks_fp) {
         log_err("merge: the programs and tasks named in %s/%s are not those the shards scored (changed or moved since?): "

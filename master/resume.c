@@ -11,7 +11,7 @@
 bool doneset_has(const struct doneset *d, uint64_t key)
 {
     if (!d->keys) return false;
-    for (uint64_t h = hash_mix64(key) & d->mask;; h = (h + 1) & d->mask) {
+    for (uint64_t h = bf_mix64(key) & d->mask;; h = (h + 1) & d->mask) {
         if (d->keys[h] == 0) return false;
         if (d->keys[h] == key + 1) return true;
     }
@@ -24,7 +24,7 @@ static int doneset_grow(struct doneset *d)
     if (!nk) return BF_ENOMEM;
     for (uint64_t i = 0; d->keys && i <= d->mask; i++) {
         if (!d->keys[i]) continue;
-        uint64_t h = hash_mix64(d->keys[i] - 1) & (size - 1);
+        uint64_t h = bf_mix64(d->keys[i] - 1) & (size - 1);
         while (nk[h]) h = (h + 1) & (size - 1);
         nk[h] = d->keys[i];
     }
@@ -40,7 +40,7 @@ int doneset_add(struct doneset *d, uint64_t key)
         int rc = doneset_grow(d);
         if (rc < 0) return rc;
     }
-    uint64_t h = hash_mix64(key) & d->mask;
+    uint64_t h = bf_mix64(key) & d->mask;
     for (; d->keys[h]; h = (h + 1) & d->mask)
         if (d->keys[h] == key + 1) return 0;
     d->keys[h] = key + 1;

@@ -62,22 +62,22 @@ static uint64_t fingerprint_cands(uint64_t h, const struct cand *c, uint32_t n)
 
 uint64_t shard_pile_fingerprint(const struct pile *p)
 {
-    uint64_t h = fingerprint_cands(HASH_FNV_INIT, p->valid, p->n_valid);
-    return hash_mix64(fingerprint_cands(h, p->invalid, p->n_invalid));
+    uint64_t h = fingerprint_cands(BF_FNV_INIT, p->valid, p->n_valid);
+    return bf_mix64(fingerprint_cands(h, p->invalid, p->n_invalid));
 }
 
 static uint64_t fingerprint_grid(uint64_t h, const struct grid *g)
 {
     h = hash_u64(h, (uint64_t)g->h << 8 | g->w);
-    return hash_bytes(h, g->cell, (size_t)g->h * g->w);
+    return bf_fnv1a(h, g->cell, (size_t)g->h * g->w);
 }
 
 uint64_t shard_tasks_fingerprint(const struct task_set *ts)
 {
-    uint64_t h = hash_u64(HASH_FNV_INIT, ts->n);
+    uint64_t h = hash_u64(BF_FNV_INIT, ts->n);
     for (size_t i = 0; i < ts->n; i++) { /* task_set keeps them sorted by name */
         const struct task *t = &ts->tasks[i];
-        h = hash_bytes(h, t->name, strlen(t->name) + 1);
+        h = bf_fnv1a(h, t->name, strlen(t->name) + 1);
         h = hash_u64(h, (uint64_t)t->n_demo << 16 | t->n_test);
         for (uint32_t s = 0; s < (uint32_t)t->n_demo + t->n_test; s++) {
             h = fingerprint_grid(h, &t->samples[s].input);
@@ -85,7 +85,7 @@ uint64_t shard_tasks_fingerprint(const struct task_set *ts)
             if (t->samples[s].has_output) h = fingerprint_grid(h, &t->samples[s].output);
         }
     }
-    return hash_mix64(h);
+    return bf_mix64(h);
 }
 
 static char **copy_paths(char *const *paths, int n)

@@ -46,13 +46,13 @@ int shard_parse(const char *text, struct shard *sh);
 
 static inline uint64_t shard_task_key(const char *task_name)
 {
-    return hash_bytes(HASH_FNV_INIT, task_name, strlen(task_name));
+    return bf_fnv1a(BF_FNV_INIT, task_name, strlen(task_name));
 }
 
 /* 1..n: the shard that scores the pair (task, candidate). */
 static inline uint32_t shard_of(uint64_t task_key, uint64_t cand_hash, uint32_t n)
 {
-    return (uint32_t)(hash_mix64(task_key ^ hash_mix64(cand_hash)) % n) + 1;
+    return (uint32_t)(bf_mix64(task_key ^ bf_mix64(cand_hash)) % n) + 1;
 }
 
 static inline bool shard_has(const struct shard *sh, uint64_t task_key, uint64_t cand_hash)
