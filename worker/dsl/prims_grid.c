@@ -1264,7 +1264,7 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
  * the packed position (i << jbits | j) with a bitmap of the taken slots (probing reads only that),
  * the hashes recomputed when a table grows; the object starts are looked up in a bitmap of the
  * cells that differ from bg; per-key hashes, "inside" flags and tuples are computed when asked
- * for; only `occupied` stays a per-key byte table: 150 MB in all. */
+ * for; only `occupied` stays a per-key byte table: 150 MB in all (computed from the table sizes). */
 #define OBJECTS_BIG_CELLS ((int64_t)1 << 16)
 
 static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
@@ -1478,11 +1478,6 @@ static void shape_facts_compute(struct objects_run *r, int64_t keys, int64_t **h
             (*order)[n++] = (int32_t)unvisited->table[k].key;
 }
 
-static void *arena_alloc(size_t n)
-{
-    return dsl_alloc(n);
-}
-
 /* Fills r's per-key tables and the asindices order, from the cache where the shape is there or
  * fits in it. */
 static void objects_shape_facts(struct objects_run *r, struct objects_order *order)
@@ -1524,7 +1519,7 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
         /* out of memory outside the arena: computed in it, as for big shapes */
     }
     int32_t *keys_in_order;
-    shape_facts_compute(r, keys, &r->hash, &r->inside, &keys_in_order, arena_alloc);
+    shape_facts_compute(r, keys, &r->hash, &r->inside, &keys_in_order, dsl_alloc);
     r->pos = alloc_vals(keys);
     dsl_fill(r->pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
     order->key = keys_in_order;
