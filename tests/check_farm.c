@@ -915,7 +915,7 @@ START_TEST(test_hosts_fake_ssh)
     static const char *const host_of_slot[] = { "nodeA", "nodeA", "nodeB", "local" };
     for (size_t i = 0; i < rs.n; i++)
         ck_assert_str_eq(rs.r[i].host, rs.r[i].slot < 0 ? "local" : host_of_slot[rs.r[i].slot]);
-    snprintf(expect, sizeof expect, "nodeA env BF_SLOT=1 BF_MEM_CAP_MB=2048 %s --stdio\n", WORKER);
+    snprintf(expect, sizeof expect, "nodeA env BF_SLOT=1 BF_MEM_CAP_MB=2048 %s --stdio --watchdog 4000\n", WORKER);
     ck_assert_msg(file_contains(log, expect), "no '%s' in %s", expect, log);
     ck_assert(file_contains(log, "nodeB env BF_SLOT=2 "));
     ck_assert(!file_contains(log, "BF_SLOT=3")); /* the local slot forks the worker itself */
