@@ -209,7 +209,7 @@ score "$d/ssh" --hosts "$d/hosts" --ssh "$(ssh_cmd)" --remote-worker "$d/remote-
 same_outcomes local ssh
 grep -q '"attempt":2' "$d/ssh/results.jsonl" && fail "a candidate was retried in the ssh run"
 echo "check-ssh: ssh run: its $(wc -l < "$d/ssh.outcomes") outcomes and $(wc -l < "$d/ssh.scores") scores equal" \
-    "the local run's; a remote worker's stdin and stdout: $(sort -u "$d/remote-fds" | sed 's/:\[[0-9]*\]//g' | tr '\n' ' ')"
+    "the local run's; a remote worker's stdin and stdout are: $(sed 's/:\[[0-9]*\]//g' "$d/remote-fds" | sort -u | tr '\n' ' ')"
 
 # 2. a worker hanging with SIGALRM blocked, locally (the master kills it) and through ssh (its
 # watchdog must): the same outcomes, `timeout` for the hanging candidate
