@@ -128,7 +128,19 @@ static void shell_append(char *buf, size_t len, const char *word)
     if (at < len) snprintf(buf + at, len - at, "'");
 }
 
-/* A remote slot's argv: ssh_argv..., -o BatchMode=yes -T host 'env K=V ... worker --stdio'. */
+/* A remote worker's --watchdog: how far past its soft limit an evaluation may run before the
+ * worker's own watchdog kills it (watchdog.h). Our hard deadline (soft limit + grace) cannot
+ * reach a remote process: killing ssh leaves it running. One grace more than ours, so that our
+ * deadline comes first and the candidate gets its `timeout` record here, as on a local slot,
+ * even when our deadline started a network delay after the worker's evaluation did; the worker
+ * then dies when its connection closes, or at its own deadline when the connection stalls. */
+static uint32_t slot_watchdog_ms(const struct farm *f)
+{
+    return 2 * f->cfg->grace_ms;
+}
+
+/* A remote slot's argv: ssh_argv..., -o BatchMode=yes -T host
+ * 'env K=V ... worker --stdio --watchdog MS'. */
 static char **slot_make_remote_argv(const struct farm *f, int index, const char *host)
 {
     size_t nw = 0;
@@ -147,6 +159,10 @@ static char **slot_make_remote_argv(const struct farm *f, int index, const char 
     for (int i = 0; i < nv; i++) shell_append(cmd, SLOT_REMOTE_CMD_MAX, vars[i]);
     shell_append(cmd, SLOT_REMOTE_CMD_MAX, f->cfg->remote_worker ? f->cfg->remote_worker : f->cfg->worker_path);
     shell_append(cmd, SLOT_REMOTE_CMD_MAX, "--stdio");
+    char ms[16];
+    snprintf(ms, sizeof ms, "%u", slot_watchdog_ms(f));
+    shell_append(cmd, SLOT_REMOTE_CMD_MAX, "--watchdog");
+    shell_append(cmd, SLOT_REMOTE_CMD_MAX, ms);
     size_t k = 0;
     for (size_t i = 0; i < nw; i++) argv[k++] = strdup(f->cfg->ssh_argv[i]);
     argv[k++] = strdup("-o");

@@ -915,7 +915,7 @@ START_TEST(test_hosts_fake_ssh)
     static const char *const host_of_slot[] = { "nodeA", "nodeA", "nodeB", "local" };
     for (size_t i = 0; i < rs.n; i++)
         ck_assert_str_eq(rs.r[i].host, rs.r[i].slot < 0 ? "local" : host_of_slot[rs.r[i].slot]);
-    snprintf(expect, sizeof expect, "nodeA env BF_SLOT=1 BF_MEM_CAP_MB=2048 %s --stdio\n", WORKER);
+    snprintf(expect, sizeof expect, "nodeA env BF_SLOT=1 BF_MEM_CAP_MB=2048 %s --stdio --watchdog 4000\n", WORKER);
     ck_assert_msg(file_contains(log, expect), "no '%s' in %s", expect, log);
     ck_assert(file_contains(log, "nodeB env BF_SLOT=2 "));
     ck_assert(!file_contains(log, "BF_SLOT=3")); /* the local slot forks the worker itself */
@@ -946,6 +946,158 @@ START_TEST(test_hosts_connection_lost)
     ck_assert_uint_eq(count_where(&rs, NULL, -1, 2), 1);
     ck_assert(file_contains(b.log, "exited with status 255 (while busy)"));
     ck_assert(file_contains(b.log, "retrying it alone"));
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The pids the fake ssh wrote to FAKE_SSH_PIDS: its "remote" workers. */
+static int read_pids(const char *path, pid_t *out, int max)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int n = 0, pid;
+    while (n < max && fscanf(f, "%d", &pid) == 1) out[n++] = (pid_t)pid;
+    fclose(f);
+    return n;
+}
+
+/* Dead: no such process, or a zombie (an orphan waits for whoever reaps it). */
+static bool pid_gone(pid_t pid)
+{
+    if (kill(pid, 0) < 0) return errno == ESRCH;
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    const char *paren = strrchr(line, ')'); /* "pid (comm) S ..." */
+    return !paren || paren[1] == 0 || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/* Every remote worker is gone by until_ms (CLOCK_MONOTONIC); fails naming the first that is not. */
+static void assert_remote_gone(const char *pids_path, int64_t until_ms)
+{
+    pid_t pids[64];
+    int n = read_pids(pids_path, pids, 64);
+    for (int i = 0; i < n; i++) {
+        while (!pid_gone(pids[i]) && now_ms() < until_ms) sleep_ms(5);
+        if (pid_gone(pids[i])) continue;
+        for (int k = i; k < n; k++) kill(pids[k], SIGKILL);
+        ck_abort_msg("remote worker pid %d still runs past its deadline", (int)pids[i]);
+    }
+}
+
+static int count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert(f != NULL);
+    static char text[4 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    int k = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) k++;
+    return k;
+}
+
+/* The largest N of the watchdogs' "is N ms past its hard deadline" lines in the log; -1: none. */
+static long max_watchdog_late_ms(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    ck_assert(f != NULL);
+    static char text[4 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    long max = -1;
+    static const char tail[] = " ms past its hard deadline";
+    for (const char *p = text; (p = strstr(p, tail)); p += sizeof tail - 1) {
+        const char *q = p;
+        while (q > text && (q[-1] == '-' || (q[-1] >= '0' && q[-1] <= '9'))) q--;
+        long late = atol(q);
+        if (late > max) max = late;
+    }
+    return max;
+}
+
+/* A remote worker hanging with SIGALRM blocked. Killing ssh at the hard deadline cannot reach it,
+ * its watchdog (worker/watchdog.h) must: one watchdog kill per hard deadline of the master.
+ * _i = 0: the connection closes when the master kills ssh, and the watchdog sees the master's
+ * side gone at once; _i = 1: the connection stalls (the pipes stay open STALL_S seconds), and
+ * only the worker's own deadline, soft limit + 2 x grace, can end it: the log says how late each
+ * kill came. Either way the candidate gets `timeout` as on a local slot and the other results
+ * are the undisturbed run's. (An idle worker whose connection stalls waits for its EOF: the
+ * remote workers are all gone only when the stall ends.) */
+START_TEST(test_hosts_hang_alarm_blocked)
+{
+    enum { TIMEOUT_MS = 100, GRACE_MS = 150, MARGIN_MS = 1000, LATE_MS = 250, STALL_S = 2 };
+    struct recs base;
+    baseline(&base, one_task, 1);
+    struct bed b;
+    bed_init(&b, one_task, 1);
+    char hosts[200], pids[200], pids_env[220], tmp_env[160], stall_env[40];
+    write_hosts(&b, "2/nodeA\n", hosts, sizeof hosts);
+    snprintf(pids, sizeof pids, "%s/pids", b.dir);
+    snprintf(pids_env, sizeof pids_env, "FAKE_SSH_PIDS=%s", pids);
+    snprintf(tmp_env, sizeof tmp_env, "TMPDIR=%s", b.dir); /* the stalled connections' FIFOs */
+    snprintf(stall_env, sizeof stall_env, "FAKE_SSH_STALL=%d", STALL_S);
+    struct opts o = { .worker = FAULTY,
+                      .env = { "BF_FAULT=hang-alarm-blocked:@rot90", pids_env, tmp_env, _i ? stall_env : NULL },
+                      .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--timeout", "100", "--grace", "150" } };
+    ck_assert_int_eq(run_master(&b, &o, 90), 0);
+    /* each hung worker started hanging before the master ended */
+    assert_remote_gone(pids, now_ms() + TIMEOUT_MS + 2 * GRACE_MS + MARGIN_MS + (_i ? STALL_S * 1000 : 0));
+    struct recs rs;
+    read_journal(&b, &rs, all_units(&b));
+    assert_same_as(&rs, &base, "solve_rot");
+    ck_assert_uint_eq(count_where(&rs, "solve_rot", ST_TIMEOUT, -1), (size_t)b.n_samples);
+    int hard = count_in_file(b.log, "hard deadline: worker killed after 250 ms (soft limit 100 ms + grace 150 ms) (while busy)");
+    ck_assert_int_ge(hard, b.n_samples);
+    pid_t w[64];
+    ck_assert_int_ge(read_pids(pids, w, 64), hard); /* a worker per hang at least */
+    const char *kill_line = _i ? "ms past its hard deadline (soft limit + 300 ms): killing it"
+                               : "watchdog: the master's side of the connection is gone during an evaluation";
+    ck_assert_int_eq(count_in_file(b.log, kill_line), hard);
+    if (_i) {
+        long late = max_watchdog_late_ms(b.log);
+        ck_assert_msg(late >= 0 && late <= LATE_MS, "a watchdog killed its worker %ld ms late", late);
+    }
+    assert_no_orphans(&b);
+    rm_rf(b.dir);
+}
+END_TEST
+
+/* kill -9 of the master with remote slots busy: its ssh processes die with it (PR_SET_PDEATHSIG),
+ * and the remote workers, out of its reach, follow: an idle one on the EOF of its stdin, a busy
+ * one at its next write or by its watchdog. No process is left behind, here or "remote". */
+START_TEST(test_hosts_master_killed)
+{
+    struct bed b;
+    bed_init(&b, three_tasks, 3);
+    char hosts[200], pids[200], pids_env[220];
+    write_hosts(&b, "2/nodeA\n1/local\n", hosts, sizeof hosts);
+    snprintf(pids, sizeof pids, "%s/pids", b.dir);
+    snprintf(pids_env, sizeof pids_env, "FAKE_SSH_PIDS=%s", pids);
+    struct opts o = { .worker = FAULTY, .env = { "BF_FAULT_SLOW_US=3000", pids_env },
+                      .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--batch", "4" } };
+    pid_t master = start_master(&b, &o);
+    for (int i = 0; i < 2000 && journal_lines(&b) < 60; i++) sleep_ms(5);
+    ck_assert_msg(journal_lines(&b) < all_units(&b), "the run ended before the kill");
+    kill(master, SIGKILL);
+    waitpid(master, NULL, 0);
+    pid_t w[64];
+    ck_assert_int_ge(read_pids(pids, w, 64), 2);
+    assert_remote_gone(pids, now_ms() + 3000);
     assert_no_orphans(&b);
     rm_rf(b.dir);
 }
@@ -1035,11 +1187,17 @@ static Suite *farm_suite(void)
     tcase_add_test(tp, test_random_worker_kills);
     tcase_add_test(tp, test_master_killed_then_resume);
     tcase_add_loop_test(tp, test_signals_then_resume, 0, 3);
-    tcase_add_test(tp, test_hosts_fake_ssh);
-    tcase_add_test(tp, test_hosts_connection_lost);
-    tcase_add_test(tp, test_hosts_unreachable);
-    tcase_add_loop_test(tp, test_hosts_file_errors, 0, (int)BF_ARRAY_LEN(bad_hosts));
     suite_add_tcase(s, tp);
+    TCase *th = tcase_create("hosts"); /* --hosts, through tests/fake-ssh.sh (CK_RUN_CASE=hosts) */
+    tcase_set_timeout(th, 240);
+    tcase_add_checked_fixture(th, NULL, recs_teardown);
+    tcase_add_test(th, test_hosts_fake_ssh);
+    tcase_add_test(th, test_hosts_connection_lost);
+    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 2);
+    tcase_add_test(th, test_hosts_master_killed);
+    tcase_add_test(th, test_hosts_unreachable);
+    tcase_add_loop_test(th, test_hosts_file_errors, 0, (int)BF_ARRAY_LEN(bad_hosts));
+    suite_add_tcase(s, th);
     return s;
 }
 

@@ -1,6 +1,9 @@
 /* main.c: battfarm-worker.
  *
- *   battfarm-worker [--stdio]    speak the protocol (proto.h) on stdin/stdout, log to stderr
+ *   battfarm-worker [--stdio [--watchdog MS]]
+ *                                speak the protocol (proto.h) on stdin/stdout, log to stderr;
+ *                                --watchdog: kill ourselves when an evaluation runs MS past its
+ *                                soft limit, or loses its master (watchdog.h; remote slots)
  *   battfarm-worker run ...      run one program on one task (run_cli.c)
  *   battfarm-worker --version | --help
  *
@@ -26,17 +29,22 @@
 #include "log.h"
 #include "proto.h"
 #include "run_cli.h"
+#include "watchdog.h"
 #include "worker.h"
 
 #define WORKER_DEFAULT_MEM_CAP_MB 4096
+#define WORKER_MAX_WATCHDOG_MS 172800000 /* a sanity bound: battfarm passes at most twice its largest --grace */
 
 static void usage(FILE *f)
 {
-    fputs("usage: battfarm-worker [--stdio]     serve the battfarm protocol on stdin/stdout\n"
+    fputs("usage: battfarm-worker [--stdio [--watchdog MS]]  serve the battfarm protocol on stdin/stdout\n"
           "       battfarm-worker run ...       run one program on one task (run --help)\n"
           "       battfarm-worker --version | --help\n"
           "Started by battfarm, one per slot. Logs go to stderr. Environment: BF_SLOT, BF_MEM_CAP_MB\n"
           "(address-space cap, default 4096), BF_LOG.\n"
+          "--watchdog MS: a watchdog process SIGKILLs this worker when an evaluation runs MS ms past\n"
+          "its soft limit (SIGALRM blocked or not), or when its master goes away during one; battfarm\n"
+          "gives it to remote workers, which its own hard deadline cannot reach.\n"
           "exit status: 0 end of input; 1 protocol or I/O error; 2 fatal setup error\n",
           f);
 }
@@ -92,7 +100,17 @@ int main(int argc, char **argv)
         printf("battfarm-worker 0.1.0 (protocol %d)\n", PROTO_VERSION);
         return 0;
     }
-    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--stdio") != 0)) {
+    uint32_t watchdog_ms = 0;
+    if (argc == 4 && !strcmp(argv[1], "--stdio") && !strcmp(argv[2], "--watchdog")) {
+        char *end;
+        unsigned long ms = strtoul(argv[3], &end, 10);
+        if (*end || end == argv[3] || ms < 1 || ms > WORKER_MAX_WATCHDOG_MS) {
+            fprintf(stderr, "battfarm-worker: --watchdog %s: expected milliseconds from 1 to %d\n", argv[3],
+                    WORKER_MAX_WATCHDOG_MS);
+            return 2;
+        }
+        watchdog_ms = (uint32_t)ms;
+    } else if (argc > 2 || (argc == 2 && strcmp(argv[1], "--stdio") != 0)) {
         usage(stderr);
         return 2;
     }
@@ -107,6 +125,8 @@ int main(int argc, char **argv)
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, NULL); /* a vanished master is an EPIPE: exit 1 */
+    /* before eval_init() and the GPU probe: the watchdog copies little and never holds CUDA */
+    if (watchdog_ms && watchdog_start(watchdog_ms, STDIN_FILENO, STDOUT_FILENO) < 0) return 1;
     eval_init();
     return worker_serve(STDIN_FILENO, STDOUT_FILENO);
 }

@@ -17,6 +17,7 @@
 #include "proto.h"
 #include "score.h"
 #include "score_mix.h"
+#include "watchdog.h"
 #include "worker.h"
 
 /* Results of a job wait in the worker until RESULT_BATCH of them are ready or the oldest has
@@ -272,6 +273,7 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
         r->cand = job->cand[i];
         w->batch_index[w->n_pending] = -1;
         bool slow = false;
+        watchdog_arm(job->limit_ms);
         if (!fault_on_eval(w->nodes, w->n_nodes, job->root[i], r)) {
             struct eval_result er;
             memset(&er, 0, sizeof er);
@@ -279,6 +281,7 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
             worker_fill_result(w, job, smp, &er, r, &w->batch_index[w->n_pending]);
             slow = er.wall_us >= RESULT_WAIT_US;
         }
+        watchdog_disarm();
         if (w->n_pending++ == 0) w->first_pending_us = now_us();
         /* a slow candidate is sent at once: so at most one slow evaluation ever runs while
          * results wait, and the master's silence stays under soft limit + RESULT_WAIT_US */

@@ -1,0 +1,98 @@
+/* watchdog.c: the remote worker's own hard deadline (see watchdog.h). */
+#include "compat.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "watchdog.h"
+
+/* The page the worker and its watchdog share: the running evaluation's deadline, 0 = none. */
+struct watchdog_page {
+    _Atomic int64_t deadline_ns;
+};
+
+static struct watchdog_page *wd_page; /* NULL: no watchdog */
+static uint32_t wd_ms;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void watchdog_arm(uint32_t limit_ms)
+{
+    if (!wd_page) return;
+    int64_t d = now_ns() + ((int64_t)limit_ms + wd_ms) * 1000000;
+    atomic_store_explicit(&wd_page->deadline_ns, d, memory_order_release);
+}
+
+void watchdog_disarm(void)
+{
+    if (wd_page) atomic_store_explicit(&wd_page->deadline_ns, 0, memory_order_release);
+}
+
+/* True once the master side is gone: stdin hung up or stdout lost its reader. Those fds are
+ * polled for no event (POLLHUP and POLLERR are always reported) and dropped once they report,
+ * so that a hung-up fd does not turn the poll into a busy loop. */
+static bool watchdog_wait(struct pollfd pfd[2])
+{
+    int n = poll(pfd, 2, WATCHDOG_POLL_MS);
+    bool gone = false;
+    for (int i = 0; n > 0 && i < 2; i++) {
+        if (pfd[i].fd >= 0 && (pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+            gone = true;
+            pfd[i].fd = -1;
+        }
+    }
+    return gone;
+}
+
+static BF_NORETURN void watchdog_run(pid_t worker, int in_fd, int out_fd)
+{
+    prctl(PR_SET_NAME, "bf-watchdog");
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* the worker ends: so do we */
+    if (getppid() != worker) _exit(0); /* it ended before prctl() took effect */
+    struct pollfd pfd[2] = { { in_fd, 0, 0 }, { out_fd, 0, 0 } };
+    bool master_gone = false;
+    for (;;) {
+        master_gone |= watchdog_wait(pfd);
+        if (getppid() != worker) _exit(0);
+        int64_t d = atomic_load_explicit(&wd_page->deadline_ns, memory_order_acquire);
+        if (!d) continue; /* idle: the worker reads its stdin and sees the EOF itself */
+        int64_t late_ms = (now_ns() - d) / 1000000;
+        if (late_ms < 0 && !master_gone) continue;
+        if (master_gone)
+            log_warn("watchdog: the master's side of the connection is gone during an evaluation: killing worker "
+                     "pid %d", (int)worker);
+        else
+            log_warn("watchdog: an evaluation of worker pid %d is %lld ms past its hard deadline (soft limit + %u ms):"
+                     " killing it", (int)worker, (long long)late_ms, wd_ms);
+        kill(worker, SIGKILL);
+        _exit(0);
+    }
+}
+
+int watchdog_start(uint32_t ms, int in_fd, int out_fd)
+{
+    void *p = mmap(NULL, sizeof *wd_page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return log_fail(-errno, "watchdog: mmap() failed: %s", strerror(errno));
+    wd_page = p;
+    wd_ms = ms;
+    atomic_store(&wd_page->deadline_ns, 0);
+    pid_t worker = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return log_fail(-errno, "watchdog: fork() failed: %s", strerror(errno));
+    if (pid == 0) watchdog_run(worker, in_fd, out_fd);
+    log_info("watchdog pid %d: evaluations end at their soft limit + %u ms", (int)pid, ms);
+    return 0;
+}
