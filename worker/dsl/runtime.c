@@ -37,6 +37,24 @@ const prim_fn prim_impl[PRIM_COUNT] = {
 #define HUGE_PAGE ((size_t)2 << 20)
 #define ARENA_ALIGN ((size_t)16)
 
+/* LeakSanitizer scans the heap, stacks and globals but not memory we map ourselves: a malloc'd
+ * block (or any malloc'd memory) whose only pointer lies in a mapped block would be reported as
+ * leaked. Under ASan every mapped block is registered as a root region while it is mapped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BF_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BF_LSAN 1
+#endif
+#endif
+#ifdef BF_LSAN
+#include <sanitizer/lsan_interface.h>
+#define lsan_mapped(p, n) __lsan_register_root_region((p), (n))
+#define lsan_unmapping(p, n) __lsan_unregister_root_region((p), (n))
+#else
+#define lsan_mapped(p, n) ((void)0)
+#define lsan_unmapping(p, n) ((void)0)
+#endif
 
 struct arena_block {
     struct arena_block *next;
@@ -71,8 +89,10 @@ static void arena_free_blocks(struct arena_block *b)
 {
     while (b != NULL) {
         struct arena_block *next = b->next;
-        if (b->mapped != 0)
+        if (b->mapped != 0) {
+            lsan_unmapping(b, b->mapped);
             munmap(b, b->mapped);
+        }
         else
             free(b);
         b = next;
@@ -113,6 +133,7 @@ static struct arena_block *block_new(size_t n, size_t arena_bytes)
 #ifdef MADV_HUGEPAGE
     madvise((void *)start, len, MADV_HUGEPAGE); /* advice only: fine when refused */
 #endif
+    lsan_mapped((void *)start, len);
     b = (struct arena_block *)start;
     b->size = len - sizeof(*b);
     b->mapped = len;
