@@ -129,18 +129,33 @@ static void copy_file(const char *from, const char *to)
     ck_assert_int_eq(fclose(out), 0);
 }
 
-/* Counts "input" occurrences: the samples of an ARC task file (train and test pairs). */
-static int count_samples(const char *path)
+/* The first 4 MiB of a file as a string (one static buffer: valid until the next call); NULL when
+ * it cannot be opened. */
+static const char *file_text(const char *path)
 {
     FILE *f = fopen(path, "r");
-    ck_assert(f != NULL);
-    static char text[1 << 20];
+    if (!f) return NULL;
+    static char text[4 << 20];
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = 0;
+    return text;
+}
+
+/* Non-overlapping occurrences of needle in a file that must exist. */
+static int count_in_file(const char *path, const char *needle)
+{
+    const char *text = file_text(path);
+    ck_assert_msg(text != NULL, "cannot open %s", path);
     int k = 0;
-    for (const char *p = text; (p = strstr(p, "\"input\"")); p++) k++;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) k++;
     return k;
+}
+
+/* The samples of an ARC task file (train and test pairs): its "input" keys. */
+static int count_samples(const char *path)
+{
+    return count_in_file(path, "\"input\"");
 }
 
 static void bed_init(struct bed *b, const char *const *task_names, int n_tasks)
@@ -264,13 +279,8 @@ static int run_master(const struct bed *b, const struct opts *o, int timeout_s)
 
 static bool file_contains(const char *path, const char *needle)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return false;
-    static char text[4 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    return strstr(text, needle) != NULL;
+    const char *text = file_text(path);
+    return text != NULL && strstr(text, needle) != NULL;
 }
 
 /* Processes carrying our mark (the master and its workers inherit it), less `except`. */
@@ -997,28 +1007,11 @@ static void assert_remote_gone(const char *pids_path, int64_t until_ms)
     }
 }
 
-static int count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert(f != NULL);
-    static char text[4 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    int k = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) k++;
-    return k;
-}
-
 /* The largest N of the watchdogs' "is N ms past its hard deadline" lines in the log; -1: none. */
 static long max_watchdog_late_ms(const char *log)
 {
-    FILE *f = fopen(log, "r");
-    ck_assert(f != NULL);
-    static char text[4 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
+    const char *text = file_text(log);
+    ck_assert_msg(text != NULL, "cannot open %s", log);
     long max = -1;
     static const char tail[] = " ms past its hard deadline";
     for (const char *p = text; (p = strstr(p, tail)); p += sizeof tail - 1) {
