@@ -53,9 +53,11 @@ int scoreboard_add(struct scoreboard *sb, const struct score_record *r)
     } else {
         s->demo_total++;
         s->demo_match += matched;
-        if (r->status == ST_OK && r->shape_match && r->cells_total)
-            s->partial_sum += (double)r->cells_right / r->cells_total;
-        /* a sum, so the order in which records arrive does not matter */
+        if (r->status == ST_OK && r->shape_match && r->cells_total) {
+            uint32_t right = r->cells_right < r->cells_total ? r->cells_right : r->cells_total;
+            s->partial_sum += ((uint64_t)right << PARTIAL_SHIFT) / r->cells_total;
+        }
+        /* sums, so the order in which records arrive does not matter */
         s->behaviour += key_hash(r->sample + 1, r->out_hash);
     }
     s->cpu_us += r->cpu_us;
@@ -72,7 +74,7 @@ const struct cand_score *scoreboard_get(const struct scoreboard *sb, uint32_t ta
 
 double cand_score_partial(const struct cand_score *s)
 {
-    return s->demo_total ? s->partial_sum / s->demo_total : 0.0;
+    return s->demo_total ? (double)s->partial_sum / (double)((uint64_t)1 << PARTIAL_SHIFT) / s->demo_total : 0.0;
 }
 
 bool cand_score_solves(const struct cand_score *s)

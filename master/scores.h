@@ -4,7 +4,9 @@
  * score for near misses (the mean over demo samples of the cell accuracy of same-shape outputs,
  * 0 for any other outcome), and the total cpu time. Ranking per task, best first: more demo
  * matches, then more test matches, then higher partial score, then less cpu time, then the
- * candidate hash (so the order is total and the same on every run).
+ * candidate hash (so the order is total; only cpu time differs from run to run). Every score but
+ * cpu time is exact whatever order the records arrive in (job split, resume, shards): the
+ * partial score is summed in fixed point, not in floating point.
  *
  *   struct scoreboard sb = SCOREBOARD_INIT;
  *   scoreboard_add(&sb, task_index, cand_hash, is_test, status, match, shape, right, total, cpu_us);
@@ -22,13 +24,17 @@ struct cand_score {
     uint64_t cand;                 /* candidate hash */
     uint32_t task;                 /* task index */
     uint32_t demo_match, demo_total, test_match, test_total;
-    double partial_sum;            /* sum of per-demo-sample cell accuracy */
+    uint64_t partial_sum;          /* sum of per-demo-sample cell accuracy, each term
+                                    * floor(right * 2^PARTIAL_SHIFT / total): integer addition
+                                    * does not depend on the order of the records */
     uint64_t cpu_us;
     uint64_t behaviour;            /* combined output hashes of the demo samples: equal values =
                                     * the same output on every demo sample (behavioural dedup) */
     uint32_t status_count[ST_COUNT];
     bool used;
 };
+
+#define PARTIAL_SHIFT 32
 
 struct scoreboard {
     struct cand_score *slot;       /* open addressing on (task, cand) */
