@@ -123,6 +123,14 @@ void fault_at_start(void)
     }
 }
 
+void fault_after_watchdog(pid_t watchdog)
+{
+    const char *kill_it = getenv("BF_FAULT_KILL_WATCHDOG");
+    if (!kill_it || !*kill_it || watchdog <= 0) return;
+    log_notice("fault injection: killing watchdog pid %d", (int)watchdog);
+    kill(watchdog, SIGKILL);
+}
+
 void fault_on_job(void)
 {
     if (fault_fires(FM_DIE_DECODING_JOB)) fault_die(SIGKILL);

@@ -12,6 +12,7 @@
  *   BF_FAULT_ONCE=<path>  fire at most once per run: only the process that creates path
  *   BF_FAULT_SLOW_US=<n>  sleep n microseconds before every evaluation (long enough runs to
  *                         kill workers or the master in the middle of)
+ *   BF_FAULT_KILL_WATCHDOG=1  SIGKILL the worker's watchdog (--watchdog) right after starting it
  *
  * Modes (event in brackets):
  *   die-before-hello       exit 1 before HELLO [start]          (a slot that cannot start)
@@ -29,12 +30,15 @@
 #define BF_FAULTS_H
 
 #include "compat.h"
+
+#include <sys/types.h>
 #include "program.h"
 #include "proto.h"
 
 #ifdef BF_FAULTS
 void faults_init(int slot);
 void fault_at_start(void);
+void fault_after_watchdog(pid_t watchdog);
 void fault_on_job(void);
 /* Before evaluating root; true when the fault produced the result itself (alloc-forever). */
 bool fault_on_eval(const struct pnode *nodes, uint32_t n_nodes, struct ref root, struct msg_result *res);
@@ -44,6 +48,7 @@ bool fault_on_write(int fd, const uint8_t *payload, uint32_t len);
 #else
 static inline void faults_init(int slot) { (void)slot; }
 static inline void fault_at_start(void) {}
+static inline void fault_after_watchdog(pid_t watchdog) { (void)watchdog; }
 static inline void fault_on_job(void) {}
 static inline bool fault_on_eval(const struct pnode *nodes, uint32_t n_nodes, struct ref root, struct msg_result *res)
 {

@@ -127,6 +127,7 @@ int main(int argc, char **argv)
     sigaction(SIGPIPE, &ign, NULL); /* a vanished master is an EPIPE: exit 1 */
     /* before eval_init() and the GPU probe: the watchdog copies little and never holds CUDA */
     if (watchdog_ms && watchdog_start(watchdog_ms, STDIN_FILENO, STDOUT_FILENO) < 0) return 1;
+    fault_after_watchdog(watchdog_pid());
     eval_init();
     return worker_serve(STDIN_FILENO, STDOUT_FILENO);
 }

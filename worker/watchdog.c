@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@ struct watchdog_page {
 
 static struct watchdog_page *wd_page; /* NULL: no watchdog */
 static uint32_t wd_ms;
+static pid_t wd_pid;                  /* the watchdog process, the worker's child */
+static int wd_in_fd, wd_out_fd;
+static int64_t wd_checked_ns;         /* when watchdog_check last asked whether it lives */
 
 static int64_t now_ns(void)
 {
@@ -29,11 +33,37 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int watchdog_fork(void);
+
+/* A watchdog that died (killed by hand, by the OOM killer) would leave its worker unguarded: at
+ * the first arm and then at most every WATCHDOG_CHECK_MS, the worker reaps a dead one and starts
+ * another (one waitpid; a stopped watchdog is not noticed). */
+static void watchdog_check(int64_t now)
+{
+    if (wd_checked_ns && now - wd_checked_ns < (int64_t)WATCHDOG_CHECK_MS * 1000000) return;
+    wd_checked_ns = now;
+    int status;
+    pid_t r = waitpid(wd_pid, &status, WNOHANG);
+    if (r == 0) return;
+    if (r == wd_pid && WIFSIGNALED(status))
+        log_warn("watchdog pid %d was killed by signal %d: starting a new one", (int)wd_pid, WTERMSIG(status));
+    else
+        log_warn("watchdog pid %d is gone: starting a new one", (int)wd_pid);
+    if (watchdog_fork() < 0) wd_checked_ns = 0; /* try again at the next arm */
+}
+
 void watchdog_arm(uint32_t limit_ms)
 {
     if (!wd_page) return;
-    int64_t d = now_ns() + ((int64_t)limit_ms + wd_ms) * 1000000;
+    int64_t now = now_ns();
+    watchdog_check(now);
+    int64_t d = now + ((int64_t)limit_ms + wd_ms) * 1000000;
     atomic_store_explicit(&wd_page->deadline_ns, d, memory_order_release);
+}
+
+pid_t watchdog_pid(void)
+{
+    return wd_page ? wd_pid : 0;
 }
 
 void watchdog_disarm(void)
@@ -82,17 +112,30 @@ static BF_NORETURN void watchdog_run(pid_t worker, int in_fd, int out_fd)
     }
 }
 
+static int watchdog_fork(void)
+{
+    pid_t worker = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return log_fail(-errno, "watchdog: fork() failed: %s", strerror(errno));
+    if (pid == 0) watchdog_run(worker, wd_in_fd, wd_out_fd);
+    wd_pid = pid;
+    log_info("watchdog pid %d: evaluations end at their soft limit + %u ms", (int)pid, wd_ms);
+    return 0;
+}
+
 int watchdog_start(uint32_t ms, int in_fd, int out_fd)
 {
     void *p = mmap(NULL, sizeof *wd_page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return log_fail(-errno, "watchdog: mmap() failed: %s", strerror(errno));
-    wd_page = p;
     wd_ms = ms;
+    wd_in_fd = in_fd;
+    wd_out_fd = out_fd;
+    wd_page = p; /* before the fork: the watchdog reads it */
     atomic_store(&wd_page->deadline_ns, 0);
-    pid_t worker = getpid();
-    pid_t pid = fork();
-    if (pid < 0) return log_fail(-errno, "watchdog: fork() failed: %s", strerror(errno));
-    if (pid == 0) watchdog_run(worker, in_fd, out_fd);
-    log_info("watchdog pid %d: evaluations end at their soft limit + %u ms", (int)pid, ms);
-    return 0;
+    int rc = watchdog_fork();
+    if (rc < 0) {
+        munmap(p, sizeof *wd_page);
+        wd_page = NULL;
+    }
+    return rc;
 }
