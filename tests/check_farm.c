@@ -927,7 +927,11 @@ START_TEST(test_hosts_fake_ssh)
         ck_assert_str_eq(rs.r[i].host, rs.r[i].slot < 0 ? "local" : host_of_slot[rs.r[i].slot]);
     snprintf(expect, sizeof expect, "nodeA env BF_SLOT=1 BF_MEM_CAP_MB=2048 %s --stdio --watchdog 4000\n", WORKER);
     ck_assert_msg(file_contains(log, expect), "no '%s' in %s", expect, log);
-    ck_assert(file_contains(log, "nodeB env BF_SLOT=2 "));
+    /* nodeB's connection is logged once its fake ssh runs: certainly when slot 2 served work (on
+     * a loaded machine the other slots can finish everything before its shell starts) */
+    bool nodeB_served = false;
+    for (size_t i = 0; i < rs.n; i++) nodeB_served |= rs.r[i].slot == 2;
+    if (nodeB_served) ck_assert(file_contains(log, "nodeB env BF_SLOT=2 "));
     ck_assert(!file_contains(log, "BF_SLOT=3")); /* the local slot forks the worker itself */
     assert_no_orphans(&b);
     rm_rf(b.dir);

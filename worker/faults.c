@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faults.h"
@@ -129,6 +130,10 @@ void fault_after_watchdog(pid_t watchdog)
     if (!kill_it || !*kill_it || watchdog <= 0) return;
     log_notice("fault injection: killing watchdog pid %d", (int)watchdog);
     kill(watchdog, SIGKILL);
+    /* until it has ended (its SIGCHLD sent), without reaping it: the worker must find it dead at
+     * its first evaluation, deterministically */
+    siginfo_t info;
+    while (waitid(P_PID, (id_t)watchdog, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {}
 }
 
 void fault_on_job(void)

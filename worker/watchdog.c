@@ -24,7 +24,13 @@ static struct watchdog_page *wd_page; /* NULL: no watchdog */
 static uint32_t wd_ms;
 static pid_t wd_pid;                  /* the watchdog process, the worker's child */
 static int wd_in_fd, wd_out_fd;
-static int64_t wd_checked_ns;         /* when watchdog_check last asked whether it lives */
+static volatile sig_atomic_t wd_exited; /* SIGCHLD: the watchdog, the worker's only child, ended */
+
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    wd_exited = 1;
+}
 
 static int64_t now_ns(void)
 {
@@ -35,29 +41,29 @@ static int64_t now_ns(void)
 
 static int watchdog_fork(void);
 
-/* A watchdog that died (killed by hand, by the OOM killer) would leave its worker unguarded: at
- * the first arm and then at most every WATCHDOG_CHECK_MS, the worker reaps a dead one and starts
- * another (one waitpid; a stopped watchdog is not noticed). */
-static void watchdog_check(int64_t now)
+/* A watchdog that died (killed by hand, by the OOM killer) would leave its worker unguarded:
+ * its SIGCHLD sets a flag, and the next arm reaps it and starts another (no system call while it
+ * lives). An evaluation already running when it dies stays unguarded until it ends; a stopped
+ * watchdog is not noticed. */
+static void watchdog_check(void)
 {
-    if (wd_checked_ns && now - wd_checked_ns < (int64_t)WATCHDOG_CHECK_MS * 1000000) return;
-    wd_checked_ns = now;
+    if (!wd_exited) return;
+    wd_exited = 0;
     int status;
     pid_t r = waitpid(wd_pid, &status, WNOHANG);
-    if (r == 0) return;
+    if (r == 0) return; /* not it */
     if (r == wd_pid && WIFSIGNALED(status))
         log_warn("watchdog pid %d was killed by signal %d: starting a new one", (int)wd_pid, WTERMSIG(status));
     else
         log_warn("watchdog pid %d is gone: starting a new one", (int)wd_pid);
-    if (watchdog_fork() < 0) wd_checked_ns = 0; /* try again at the next arm */
+    if (watchdog_fork() < 0) wd_exited = 1; /* try again at the next arm */
 }
 
 void watchdog_arm(uint32_t limit_ms)
 {
     if (!wd_page) return;
-    int64_t now = now_ns();
-    watchdog_check(now);
-    int64_t d = now + ((int64_t)limit_ms + wd_ms) * 1000000;
+    watchdog_check();
+    int64_t d = now_ns() + ((int64_t)limit_ms + wd_ms) * 1000000;
     atomic_store_explicit(&wd_page->deadline_ns, d, memory_order_release);
 }
 
@@ -130,6 +136,12 @@ int watchdog_start(uint32_t ms, int in_fd, int out_fd)
     wd_ms = ms;
     wd_in_fd = in_fd;
     wd_out_fd = out_fd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
     wd_page = p; /* before the fork: the watchdog reads it */
     atomic_store(&wd_page->deadline_ns, 0);
     int rc = watchdog_fork();

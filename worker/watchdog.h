@@ -18,7 +18,7 @@
  * The watchdog ends with the worker: PR_SET_PDEATHSIG(SIGKILL), plus a getppid() check that
  * also covers a worker that died before prctl() took effect. Nothing is left behind whether the
  * worker exits, is killed, or its master is killed. A watchdog that dies first is reaped and
- * replaced by the worker at its next arm (checked at most every WATCHDOG_CHECK_MS).
+ * replaced by the worker at its next arm (its SIGCHLD sets a flag: no system call per arm).
  *
  *   watchdog_start(ms, in_fd, out_fd) once; then watchdog_arm(limit_ms) ... watchdog_disarm()
  *   around each evaluation. Without watchdog_start(), arm and disarm do nothing. */
@@ -30,7 +30,6 @@
 #include <sys/types.h>
 
 #define WATCHDOG_POLL_MS 10
-#define WATCHDOG_CHECK_MS 100
 
 /* Forks the watchdog; 0, or -errno (mmap or fork failed). */
 int watchdog_start(uint32_t ms, int in_fd, int out_fd);
