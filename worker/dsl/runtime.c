@@ -92,9 +92,9 @@ static void arena_free_blocks(struct arena_block *b)
         if (b->mapped != 0) {
             lsan_unmapping(b, b->mapped);
             munmap(b, b->mapped);
-        }
-        else
+        } else {
             free(b);
+        }
         b = next;
     }
 }
