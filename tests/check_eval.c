@@ -489,6 +489,61 @@ START_TEST(test_call_memo)
 }
 END_TEST
 
+/* Dead temporaries (runtime.c, compose_call): compose(a, b)(x) takes back the tuple b(x) made
+ * when a's memo answered at once. solve_dead_pairs looks up one (set, 1) key 200,000 times
+ * through compose: 9.6 MB of pairs without that, under the 6 MB cap with it. In solve_kept_pairs
+ * the pair made for i is stored by two memos (x7's, and x4's inside it) before x4's memo answers
+ * the outer call: it must be kept, or the memory of i's pair is reused for i + 1's and the second
+ * round reads wrong values. */
+static const char dead_text[] =
+    "def solve_dead_pairs(I):\n" MEMO_COSTLY_LINES
+    "    x5 = initset(ONE)\n"
+    "    x6 = lbind(astuple, x5)\n"
+    "    x7 = compose(x6, sign)\n"      /* x -> (frozenset({1}), 1) for x > 0: a new pair */
+    "    x8 = compose(x4, x7)\n"        /* x4 answers from its memo after its first calls */
+    "    x9 = multiply(TEN, TEN)\n"
+    "    x10 = multiply(x9, x9)\n"
+    "    x11 = double(x10)\n"
+    "    x12 = multiply(x11, TEN)\n"    /* 200,000 */
+    "    x13 = interval(ONE, x12, ONE)\n"
+    "    O = argmin(x13, x8)\n"
+    "    return O\n"
+    "\n"
+    "def solve_kept_pairs(I):\n" MEMO_COSTLY_LINES
+    "    x5 = initset(ONE)\n"
+    "    x6 = lbind(astuple, x5)\n"
+    "    x7 = compose(x4, x6)\n"        /* i -> x4((frozenset({1}), i)), memoised */
+    "    x8 = compose(x4, x7)\n"
+    "    x9 = interval(ZERO, TEN, ONE)\n"
+    "    x10 = double(TEN)\n"
+    "    x11 = interval(TEN, x10, ONE)\n"
+    "    x12 = combine(x9, x11)\n"
+    "    x13 = combine(x12, x12)\n"     /* 0..19 twice */
+    "    x14 = apply(x8, x13)\n"
+    "    O = apply(last, x14)\n"
+    "    return O\n";
+
+START_TEST(test_dead_temporaries)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "dead.py", dead_text, strlen(dead_text), stderr), 2);
+    struct eval_result r;
+    for (size_t i = 0; i < pf.n; i++)
+        ck_assert_msg(program_check(&pf.progs[i]), "%s", pf.progs[i].why);
+    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 5000, (size_t)6 << 20, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "solve_dead_pairs: %s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "1");
+    uint64_t hits0 = dsl_rt.memo_hits;
+    eval_program(&pf.progs[1], inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "solve_kept_pairs: %s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
+                                       "19, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)");
+    ck_assert_msg(dsl_rt.memo_hits > hits0 + 20, "solve_kept_pairs: %llu memo hits",
+                  (unsigned long long)(dsl_rt.memo_hits - hits0));
+    program_file_release(&pf);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -505,6 +560,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_function_order_independent);
     tcase_add_test(tc, test_error_independent_of_order);
     tcase_add_test(tc, test_call_memo);
+    tcase_add_test(tc, test_dead_temporaries);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -222,6 +222,38 @@ static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
     return next;
 }
 
+/* A position in the current arena, to take back an allocation known to be dead (closure_call's
+ * temporaries, below). */
+struct arena_mark {
+    const struct arena_block *cur;
+    size_t off, used;
+};
+
+static inline struct arena_mark arena_mark(void)
+{
+    const struct dsl_arena *a = current_arena;
+    struct arena_mark m = { a->cur, a->off, a->used };
+    return m;
+}
+
+/* Whether the only memory handed out since m is the n bytes at p (asked with dsl_alloc(n)). */
+static inline bool arena_only_since(struct arena_mark m, const void *p, size_t n)
+{
+    const struct dsl_arena *a = current_arena;
+    n = n == 0 ? ARENA_ALIGN : (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    return m.cur != NULL && a->cur == m.cur && (const unsigned char *)p == m.cur->data + m.off &&
+           a->off == m.off + n;
+}
+
+/* Hands the memory handed out since m back (the caller knows nothing points into it). */
+static inline void arena_rollback(struct arena_mark m)
+{
+    struct dsl_arena *a = current_arena;
+    a->off = m.off;
+    a->used = m.used;
+    dsl_rt.arena_used = m.used;
+}
+
 /* The rare cases of dsl_alloc: the failure hook, the cap, a new block. */
 __attribute__((noinline)) static void *dsl_alloc_slow(size_t n)
 {
@@ -408,12 +440,43 @@ static void depth_enter(uint32_t frames)
         dsl_raise(EXC_RECURSION, "maximum recursion depth exceeded");
 }
 
+/* The call memo's table (the memo itself is below). */
+struct memo_entry;
+static struct {
+    struct memo_entry *table; /* in the arena; NULL until a line memoises its first call */
+    uint64_t mask, used;
+    uint32_t gen;             /* the line being computed */
+} memo;
+
+/* compose(a, b)(x) = a(b(x)). When b(x) made one new tuple and nothing else (lbind(astuple, k)
+ * and the like), and a's memo answered a(y) at once, y is dead: only the call held it (the memo
+ * compares keys by value and stored nothing; the stored result predates y). Its memory is taken
+ * back, so a loop that looks up (cell, object) pairs in the memo allocates nothing (perf:
+ * solve_d22278a0's valmin over objects per cell, where these pairs were 78% of the page faults on
+ * 890034e9). */
+static val compose_call(const struct vfunc *f, val x)
+{
+    struct arena_mark m = arena_mark();
+    uint64_t stores0 = memo.used;
+    val y = fn_call1(f->b, x);
+    if (y.kind != V_TUPLE || memo.used != stores0 ||
+        !arena_only_since(m, y.u.t, sizeof(struct vtuple) + (size_t)y.u.t->len * sizeof(val)))
+        return fn_call1(f->a, y);
+    struct arena_mark after_y = arena_mark();
+    uint64_t calls0 = dsl_rt.calls, hits0 = dsl_rt.memo_hits;
+    val r = fn_call1(f->a, y);
+    if (dsl_rt.calls == calls0 + 1 && dsl_rt.memo_hits == hits0 + 1 &&
+        current_arena->cur == after_y.cur && current_arena->off == after_y.off)
+        arena_rollback(m);
+    return r;
+}
+
 /* The body of a closure (f->arity arguments already checked). */
 __attribute__((noinline)) static val closure_call(const struct vfunc *f, const val *argv)
 {
     val buf[4];
     switch (f->kind) {
-    case F_COMPOSE: return fn_call1(f->a, fn_call1(f->b, argv[0]));
+    case F_COMPOSE: return compose_call(f, argv[0]);
     case F_CHAIN: return fn_call1(f->a, fn_call1(f->b, fn_call1(f->c, argv[0])));
     case F_FORK: {
         /* Python evaluates outer(a(x), b(x)) left to right: which of two errors is raised
@@ -498,12 +561,6 @@ struct memo_entry {
     } key;
     val result;
 };
-
-static struct {
-    struct memo_entry *table; /* in the arena; NULL until a line memoises its first call */
-    uint64_t mask, used;
-    uint32_t gen;             /* the line being computed */
-} memo;
 
 void dsl_memo_line_begin(void)
 {
