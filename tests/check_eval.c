@@ -523,6 +523,70 @@ static const char dead_text[] =
     "    O = apply(last, x14)\n"
     "    return O\n";
 
+/* Scratch regions (dsl.h): the memory a condition of sfilter took is handed back after the
+ * call. solve_scratch_plain's condition makes a 1.6 KB tuple per item (20,000 items: 32 MB, the
+ * cap is 4 MB); solve_scratch_memo's (3.2 KB) is memoised, as is x4 inside it, with int keys and
+ * results that point nowhere: their entries must not keep the memory (the 2,048 the table takes
+ * under this cap would keep 6.5 MB). In solve_scratch_fresh, x7's memo
+ * keys hold a set made inside the condition: those entries keep it, or the next item's set would
+ * be made at the same address and x7 would answer for it what it answered for the last one. */
+static const char scratch_text[] =
+    "def solve_scratch_plain(I):\n"
+    "    x1 = multiply(TEN, TEN)\n"
+    "    x2 = rbind(repeat, x1)\n"        /* i -> 100 copies of i */
+    "    x3 = chain(positive, size, x2)\n"
+    "    x4 = multiply(x1, x1)\n"
+    "    x5 = double(x4)\n"               /* 20,000 */
+    "    x6 = interval(ONE, x5, ONE)\n"
+    "    x7 = sfilter(x6, x3)\n"
+    "    O = size(x7)\n"
+    "    return O\n"
+    "\n"
+    "def solve_scratch_memo(I):\n" MEMO_COSTLY_LINES
+    "    x5 = multiply(TEN, TEN)\n"
+    "    x6 = double(x5)\n"
+    "    x7 = rbind(repeat, x6)\n"        /* i -> 200 copies of i, 3.2 KB */
+    "    x8 = compose(positive, size)\n"
+    "    x9 = chain(x8, x7, x4)\n"        /* memoised: i -> True */
+    "    x10 = multiply(x5, x5)\n"
+    "    x11 = double(x10)\n"
+    "    x12 = interval(ONE, x11, ONE)\n"
+    "    x13 = sfilter(x12, x9)\n"
+    "    O = size(x13)\n"
+    "    return O\n"
+    "\n"
+    "def solve_scratch_fresh(I):\n" MEMO_COSTLY_LINES
+    "    x5 = initset(ZERO)\n"
+    "    x6 = rbind(insert, x5)\n"        /* i -> frozenset({0, i}), a new set */
+    "    x7 = compose(maximum, x4)\n"     /* memoised, keyed by the set's address */
+    "    x8 = chain(even, x7, x6)\n"
+    "    x9 = multiply(TEN, THREE)\n"
+    "    x10 = interval(ONE, x9, ONE)\n"
+    "    O = sfilter(x10, x8)\n"
+    "    return O\n";
+
+START_TEST(test_scratch_regions)
+{
+    static const struct { const char *name, *expect; size_t mem; } cases[] = {
+        { "solve_scratch_plain", "19999", (size_t)4 << 20 },
+        { "solve_scratch_memo", "19999", (size_t)4 << 20 },
+        { "solve_scratch_fresh", "(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28)", 0 },
+    };
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "scratch.py", scratch_text, strlen(scratch_text), stderr), 3);
+    struct eval_result r;
+    for (size_t i = 0; i < pf.n; i++) {
+        struct program *p = &pf.progs[i];
+        ck_assert_str_eq(p->name, cases[i].name);
+        ck_assert_msg(program_check(p), "%s", p->why);
+        eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, cases[i].mem, &r);
+        ck_assert_msg(r.outcome == DSL_OK, "%s: %s", cases[i].name, r.msg);
+        ck_assert_str_eq(repr_of(r.value), cases[i].expect);
+    }
+    program_file_release(&pf);
+}
+END_TEST
+
 START_TEST(test_dead_temporaries)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
@@ -561,6 +625,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_error_independent_of_order);
     tcase_add_test(tc, test_call_memo);
     tcase_add_test(tc, test_dead_temporaries);
+    tcase_add_test(tc, test_scratch_regions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -679,7 +679,7 @@ static void sfilter_body(void *ctx)
             const struct set_entry *e = &in->table[k];
             if (e->key.kind == V_EMPTY_SLOT || e->key.kind == V_DUMMY_SLOT)
                 continue;
-            if (val_truthy(fn_call1(job->function, e->key)))
+            if (fn_test1(job->function, e->key))
                 set_add_hashed(out.s, e->key, e->hash);
         }
         job->result = collector_finish(&out);
@@ -689,7 +689,7 @@ static void sfilter_body(void *ctx)
     val item;
     val_iter_init(&it, job->container);
     while (val_iter_next(&it, &item))
-        if (val_truthy(fn_call1(job->function, item)))
+        if (fn_test1(job->function, item))
             collector_push(&out, item);
     job->result = collector_finish(&out);
 }
@@ -717,7 +717,7 @@ static void extract_body(void *ctx)
     val item;
     val_iter_init(&it, job->container);
     while (val_iter_next(&it, &item)) {
-        if (val_truthy(fn_call1(job->function, item))) {
+        if (fn_test1(job->function, item)) {
             job->result = item;
             job->matched = true;
             break;

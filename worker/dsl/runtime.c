@@ -225,7 +225,7 @@ static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
 /* A position in the current arena, to take back an allocation known to be dead (closure_call's
  * temporaries, below). */
 struct arena_mark {
-    const struct arena_block *cur;
+    struct arena_block *cur;
     size_t off, used;
 };
 
@@ -245,13 +245,42 @@ static inline bool arena_only_since(struct arena_mark m, const void *p, size_t n
            a->off == m.off + n;
 }
 
-/* Hands the memory handed out since m back (the caller knows nothing points into it). */
+/* Hands the memory handed out since m back (the caller knows nothing points into it). Blocks
+ * added since stay in the chain, for the next allocations. */
 static inline void arena_rollback(struct arena_mark m)
 {
     struct dsl_arena *a = current_arena;
+    a->cur = m.cur;
+    a->size = m.cur->size;
     a->off = m.off;
     a->used = m.used;
     dsl_rt.arena_used = m.used;
+}
+
+/* Scratch regions (dsl_scratch_begin/_end, dsl.h): how many are open, where the outermost
+ * began, and how many memo entries pointing into memory handed out since then were stored (one
+ * keeps every open region: its memory is not handed back). */
+static struct {
+    uint32_t open;
+    struct arena_mark floor;
+    uint64_t pins;
+} scratch;
+
+/* Whether p lies in memory handed out since the outermost open scratch region began (yes when
+ * that cannot be told: the current arena is not the one the region began in). */
+static bool scratch_fresh(const void *p)
+{
+    const struct dsl_arena *a = current_arena;
+    const unsigned char *q = p;
+    for (const struct arena_block *b = scratch.floor.cur; b != NULL; b = b->next) {
+        const unsigned char *lo = b == scratch.floor.cur ? b->data + scratch.floor.off : b->data;
+        const unsigned char *hi = b == a->cur ? b->data + a->off : b->data + b->size;
+        if (q >= lo && q < hi)
+            return true;
+        if (b == a->cur)
+            return false;
+    }
+    return true;
 }
 
 /* The rare cases of dsl_alloc: the failure hook, the cap, a new block. */
@@ -364,7 +393,7 @@ enum dsl_outcome dsl_protect(void (*fn)(void *ctx), void *ctx)
 {
     jmp_buf jb;
     jmp_buf *const saved = dsl_rt.boundary;
-    const uint32_t depth = dsl_rt.depth;
+    const uint32_t depth = dsl_rt.depth, scratch_open = scratch.open;
     dsl_rt.boundary = &jb;
     if (setjmp(jb) == 0) {
         fn(ctx);
@@ -373,6 +402,7 @@ enum dsl_outcome dsl_protect(void (*fn)(void *ctx), void *ctx)
     }
     dsl_rt.boundary = saved;
     dsl_rt.depth = depth;
+    scratch.open = scratch_open;
     return dsl_rt.outcome;
 }
 
@@ -380,6 +410,7 @@ void dsl_rt_clear(void)
 {
     dsl_rt.interrupt = 0;
     dsl_rt.depth = 0;
+    scratch.open = 0;
     dsl_rt.outcome = DSL_OK;
     dsl_rt.msg[0] = '\0';
 }
@@ -471,6 +502,34 @@ static val compose_call(const struct vfunc *f, val x)
     return r;
 }
 
+struct dsl_scratch dsl_scratch_begin(void)
+{
+    struct arena_mark m = arena_mark();
+    if (scratch.open++ == 0)
+        scratch.floor = m;
+    struct dsl_scratch s = { m.cur, memo.table, m.off, m.used, scratch.pins };
+    return s;
+}
+
+void dsl_scratch_end(const struct dsl_scratch *s)
+{
+    const struct dsl_arena *a = current_arena;
+    scratch.open--;
+    if (s->block == NULL || a->used == s->used || memo.table != s->memo_table || scratch.pins != s->pins)
+        return;
+    struct arena_mark m = { s->block, s->off, s->used };
+    arena_rollback(m);
+    dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
+}
+
+bool fn_test1(val f, val x)
+{
+    struct dsl_scratch s = dsl_scratch_begin();
+    bool t = val_truthy(fn_call1(f, x));
+    dsl_scratch_end(&s);
+    return t;
+}
+
 /* The body of a closure (f->arity arguments already checked). */
 __attribute__((noinline)) static val closure_call(const struct vfunc *f, const val *argv)
 {
@@ -485,7 +544,12 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
         val right = fn_call1(f->c, argv[0]);
         return fn_call2(f->a, left, right);
     }
-    case F_MATCHER: return v_bool(val_eq(fn_call1(f->a, argv[0]), f->b));
+    case F_MATCHER: {
+        struct dsl_scratch s = dsl_scratch_begin();
+        bool eq = val_eq(fn_call1(f->a, argv[0]), f->b);
+        dsl_scratch_end(&s);
+        return v_bool(eq);
+    }
     /* (perf: a loop, not memcpy: 1 to 3 values, where memcpy became `rep movsq` and its
      * start-up cost, 8% of fn_call in the worker's profile) */
     case F_RBIND:
@@ -743,6 +807,25 @@ static void memo_grow(void)
     }
 }
 
+/* Whether entry e (argc arguments) points into an open scratch region's memory. */
+static bool memo_entry_fresh(const struct memo_entry *e, int argc)
+{
+    if (e->result.kind >= V_TUPLE && scratch_fresh(e->result.u.t))
+        return true;
+    if (e->natoms == MEMO_BOXED) {
+        for (int k = 0; k < argc; k++)
+            if (e->key.args[k].kind >= V_TUPLE && scratch_fresh(e->key.args[k].u.t))
+                return true;
+        return false;
+    }
+    for (uint32_t i = 0; i < e->natoms; i++) {
+        unsigned kind = memo_kind(e->kinds, i);
+        if ((kind == V_SET || kind == V_FUNC) && scratch_fresh((const void *)(uintptr_t)e->key.atom[i]))
+            return true;
+    }
+    return false;
+}
+
 __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const val *argv)
 {
     if (f->memo_gen != memo.gen) {
@@ -821,6 +904,8 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
     }
     e->result = r;
     memo.used++;
+    if (scratch.open != 0 && memo_entry_fresh(e, argc))
+        scratch.pins++;
     return r;
 }
 
