@@ -86,6 +86,7 @@ bool fn_test1(val f, val x);
  * that memory (a call that raised never gets to the end, which is fine: dsl_protect closes the
  * regions it leaves). Regions nest. */
 struct dsl_scratch {
+    struct dsl_arena *arena;
     void *block;
     const void *memo_table;
     size_t off, used;

@@ -225,14 +225,15 @@ static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
 /* A position in the current arena, to take back an allocation known to be dead (closure_call's
  * temporaries, below). */
 struct arena_mark {
+    struct dsl_arena *arena;
     struct arena_block *cur;
     size_t off, used;
 };
 
 static inline struct arena_mark arena_mark(void)
 {
-    const struct dsl_arena *a = current_arena;
-    struct arena_mark m = { a->cur, a->off, a->used };
+    struct dsl_arena *a = current_arena;
+    struct arena_mark m = { a, a->cur, a->off, a->used };
     return m;
 }
 
@@ -241,15 +242,15 @@ static inline bool arena_only_since(struct arena_mark m, const void *p, size_t n
 {
     const struct dsl_arena *a = current_arena;
     n = n == 0 ? ARENA_ALIGN : (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
-    return m.cur != NULL && a->cur == m.cur && (const unsigned char *)p == m.cur->data + m.off &&
+    return a == m.arena && m.cur != NULL && a->cur == m.cur && (const unsigned char *)p == m.cur->data + m.off &&
            a->off == m.off + n;
 }
 
-/* Hands the memory handed out since m back (the caller knows nothing points into it). Blocks
- * added since stay in the chain, for the next allocations. */
+/* Hands the memory handed out since m back (the caller knows nothing points into it, and that
+ * m is in the current arena). Blocks added since stay in the chain, for the next allocations. */
 static inline void arena_rollback(struct arena_mark m)
 {
-    struct dsl_arena *a = current_arena;
+    struct dsl_arena *a = m.arena;
     a->cur = m.cur;
     a->size = m.cur->size;
     a->off = m.off;
@@ -272,6 +273,8 @@ static bool scratch_fresh(const void *p)
 {
     const struct dsl_arena *a = current_arena;
     const unsigned char *q = p;
+    if (a != scratch.floor.arena)
+        return true;
     for (const struct arena_block *b = scratch.floor.cur; b != NULL; b = b->next) {
         const unsigned char *lo = b == scratch.floor.cur ? b->data + scratch.floor.off : b->data;
         const unsigned char *hi = b == a->cur ? b->data + a->off : b->data + b->size;
@@ -507,7 +510,7 @@ struct dsl_scratch dsl_scratch_begin(void)
     struct arena_mark m = arena_mark();
     if (scratch.open++ == 0)
         scratch.floor = m;
-    struct dsl_scratch s = { m.cur, memo.table, m.off, m.used, scratch.pins };
+    struct dsl_scratch s = { m.arena, m.cur, memo.table, m.off, m.used, scratch.pins };
     return s;
 }
 
@@ -515,9 +518,10 @@ void dsl_scratch_end(const struct dsl_scratch *s)
 {
     const struct dsl_arena *a = current_arena;
     scratch.open--;
-    if (s->block == NULL || a->used == s->used || memo.table != s->memo_table || scratch.pins != s->pins)
+    if (a != s->arena || s->block == NULL || a->used == s->used || memo.table != s->memo_table ||
+        scratch.pins != s->pins)
         return;
-    struct arena_mark m = { s->block, s->off, s->used };
+    struct arena_mark m = { s->arena, s->block, s->off, s->used };
     arena_rollback(m);
     dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
 }
