@@ -79,21 +79,9 @@ void dsl_fill(void *p, int byte, size_t n);
 val fn_call(val f, int argc, const val *argv);
 val fn_call1(val f, val a);
 val fn_call2(val f, val a, val b);
-/* bool(f(x)) in a scratch region (below): sfilter's and extract's conditions. */
+/* bool(f(x)), the memory the call took handed back after it where nothing can point into it
+ * (runtime.c, scratch regions): sfilter's and extract's conditions. */
 bool fn_test1(val f, val x);
-/* Scratch memory of a call whose result is dropped: begin before it, end after it. The memory
- * it took is handed back unless the call memo grew its table or stored an entry that points into
- * that memory (a call that raised never gets to the end, which is fine: dsl_protect closes the
- * regions it leaves). Regions nest. */
-struct dsl_scratch {
-    struct dsl_arena *arena;
-    void *block;
-    const void *memo_table;
-    size_t off, used;
-    uint64_t pins;
-};
-struct dsl_scratch dsl_scratch_begin(void);
-void dsl_scratch_end(const struct dsl_scratch *s);
 int fn_arity(val f);                       /* co_argcount */
 val fn_prim(enum prim_id id);              /* the (unique) function value of a primitive */
 struct vfunc *fn_new(enum func_kind kind, uint8_t arity); /* a new closure with a fresh id */

@@ -222,8 +222,14 @@ static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
     return next;
 }
 
-/* A position in the current arena, to take back an allocation known to be dead (closure_call's
- * temporaries, below). */
+/* What dsl_alloc(n) takes from the arena. */
+static inline size_t arena_round(size_t n)
+{
+    return n == 0 ? ARENA_ALIGN : (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+}
+
+/* A position in the current arena, to take back memory known to be dead (compose_call's
+ * temporary, scratch regions: below). */
 struct arena_mark {
     struct dsl_arena *arena;
     struct arena_block *cur;
@@ -241,7 +247,7 @@ static inline struct arena_mark arena_mark(void)
 static inline bool arena_only_since(struct arena_mark m, const void *p, size_t n)
 {
     const struct dsl_arena *a = current_arena;
-    n = n == 0 ? ARENA_ALIGN : (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    n = arena_round(n);
     return a == m.arena && m.cur != NULL && a->cur == m.cur && (const unsigned char *)p == m.cur->data + m.off &&
            a->off == m.off + n;
 }
@@ -258,9 +264,12 @@ static inline void arena_rollback(struct arena_mark m)
     dsl_rt.arena_used = m.used;
 }
 
-/* Scratch regions (dsl_scratch_begin/_end, dsl.h): how many are open, where the outermost
- * began, and how many memo entries pointing into memory handed out since then were stored (one
- * keeps every open region: its memory is not handed back). */
+/* Scratch regions: a call whose result is dropped (a condition) runs between scratch_begin and
+ * scratch_end, which hands the memory it took back unless the call memo grew its table or stored
+ * an entry pointing into that memory (memo_entry_fresh). Regions nest; a call that raises never
+ * reaches scratch_end, and dsl_protect closes the regions it leaves open. Here: how many are
+ * open, where the outermost began, and how many memo entries pointing into memory handed out
+ * since then were stored (one keeps every open region's memory). */
 static struct {
     uint32_t open;
     struct arena_mark floor;
@@ -308,7 +317,7 @@ __attribute__((noinline)) static void *dsl_alloc_slow(size_t n)
 void *dsl_alloc(size_t n)
 {
     DSL_TICK();
-    n = n == 0 ? ARENA_ALIGN : (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    n = arena_round(n);
     struct dsl_arena *a = current_arena;
     size_t off = a->off + n, used = a->used + n;
     if (BF_UNLIKELY(off > a->size || fail_countdown != 0 ||
@@ -494,7 +503,7 @@ static val compose_call(const struct vfunc *f, val x)
     uint64_t stores0 = memo.used;
     val y = fn_call1(f->b, x);
     if (y.kind != V_TUPLE || memo.used != stores0 ||
-        !arena_only_since(m, y.u.t, sizeof(struct vtuple) + (size_t)y.u.t->len * sizeof(val)))
+        !arena_only_since(m, y.u.t, tuple_bytes(y.u.t->len)))
         return fn_call1(f->a, y);
     struct arena_mark after_y = arena_mark();
     uint64_t calls0 = dsl_rt.calls, hits0 = dsl_rt.memo_hits;
@@ -505,32 +514,36 @@ static val compose_call(const struct vfunc *f, val x)
     return r;
 }
 
-struct dsl_scratch dsl_scratch_begin(void)
+struct scratch_mark {
+    struct arena_mark at;
+    const struct memo_entry *memo_table;
+    uint64_t pins;
+};
+
+static inline struct scratch_mark scratch_begin(void)
 {
-    struct arena_mark m = arena_mark();
+    struct scratch_mark s = { arena_mark(), memo.table, scratch.pins };
     if (scratch.open++ == 0)
-        scratch.floor = m;
-    struct dsl_scratch s = { m.arena, m.cur, memo.table, m.off, m.used, scratch.pins };
+        scratch.floor = s.at;
     return s;
 }
 
-void dsl_scratch_end(const struct dsl_scratch *s)
+static inline void scratch_end(const struct scratch_mark *s)
 {
     const struct dsl_arena *a = current_arena;
     scratch.open--;
-    if (a != s->arena || s->block == NULL || a->used == s->used || memo.table != s->memo_table ||
+    if (a != s->at.arena || s->at.cur == NULL || a->used == s->at.used || memo.table != s->memo_table ||
         scratch.pins != s->pins)
         return;
-    struct arena_mark m = { s->arena, s->block, s->off, s->used };
-    arena_rollback(m);
+    arena_rollback(s->at);
     dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
 }
 
 bool fn_test1(val f, val x)
 {
-    struct dsl_scratch s = dsl_scratch_begin();
+    struct scratch_mark s = scratch_begin();
     bool t = val_truthy(fn_call1(f, x));
-    dsl_scratch_end(&s);
+    scratch_end(&s);
     return t;
 }
 
@@ -549,9 +562,9 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
         return fn_call2(f->a, left, right);
     }
     case F_MATCHER: {
-        struct dsl_scratch s = dsl_scratch_begin();
+        struct scratch_mark s = scratch_begin();
         bool eq = val_eq(fn_call1(f->a, argv[0]), f->b);
-        dsl_scratch_end(&s);
+        scratch_end(&s);
         return v_bool(eq);
     }
     /* (perf: a loop, not memcpy: 1 to 3 values, where memcpy became `rep movsq` and its

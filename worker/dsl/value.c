@@ -45,7 +45,7 @@ static struct vtuple *empty_tuple;
 
 struct vtuple *tuple_new(uint32_t len)
 {
-    struct vtuple *t = dsl_alloc(sizeof(struct vtuple) + (size_t)len * sizeof(val));
+    struct vtuple *t = dsl_alloc(tuple_bytes(len));
     t->len = len;
     t->hashed = 0;
     t->hash = 0;

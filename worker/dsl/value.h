@@ -127,6 +127,8 @@ static inline bool v_is_set(val v) { return v.kind == V_SET; }
 static inline bool v_is_func(val v) { return v.kind == V_FUNC; }
 
 /* ---- tuples ---- */
+/* The bytes of a tuple of len items (what tuple_new allocates). */
+static inline size_t tuple_bytes(uint32_t len) { return sizeof(struct vtuple) + (size_t)len * sizeof(val); }
 struct vtuple *tuple_new(uint32_t len);         /* items to be filled by the caller */
 val tuple_pair(val a, val b);                  /* (a, b) */
 /* (a, b) of ints; the interned pairs (value.c) inline (perf: one call per coordinate saved). */
