@@ -1033,7 +1033,9 @@ static long max_watchdog_late_ms(const char *log)
  * side gone at once; _i = 1: the connection stalls (the pipes stay open STALL_S seconds), and
  * only the worker's own deadline, soft limit + 2 x grace, can end it: the log says how late each
  * kill came; _i = 2: stalled too, and every worker's first watchdog is SIGKILLed as soon as it
- * starts (BF_FAULT_KILL_WATCHDOG): the worker must notice and start another before it evaluates.
+ * starts (BF_FAULT_KILL_WATCHDOG): the worker must notice and start another before it evaluates;
+ * _i = 3: stalled, and each hung worker SIGSTOPs its watchdog as it starts hanging
+ * (BF_FAULT_STOP_WATCHDOG): the worker must continue it at once, or nothing would ever kill it.
  * Either way the candidate gets `timeout` as on a local slot and the other results are the
  * undisturbed run's. (An idle worker whose connection stalls waits for its EOF: the remote
  * workers are all gone only when the stall ends.) */
@@ -1052,7 +1054,7 @@ START_TEST(test_hosts_hang_alarm_blocked)
     snprintf(stall_env, sizeof stall_env, "FAKE_SSH_STALL=%d", STALL_S);
     struct opts o = { .worker = FAULTY,
                       .env = { "BF_FAULT=hang-alarm-blocked:@rot90", pids_env, tmp_env, _i ? stall_env : NULL,
-                               _i == 2 ? "BF_FAULT_KILL_WATCHDOG=1" : NULL },
+                               _i == 2 ? "BF_FAULT_KILL_WATCHDOG=1" : _i == 3 ? "BF_FAULT_STOP_WATCHDOG=1" : NULL },
                       .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--timeout", "100", "--grace", "150" } };
     ck_assert_int_eq(run_master(&b, &o, 90), 0);
     /* each hung worker started hanging before the master ended */
@@ -1075,6 +1077,7 @@ START_TEST(test_hosts_hang_alarm_blocked)
     int replaced = count_in_file(b.log, "was killed by signal 9: starting a new one");
     if (_i == 2) ck_assert_int_ge(replaced, hard); /* every hung worker was guarded by a second watchdog */
     else ck_assert_int_eq(replaced, 0);
+    if (_i == 3) ck_assert_int_ge(count_in_file(b.log, "fault injection: stopping watchdog pid"), hard);
     assert_no_orphans(&b);
     rm_rf(b.dir);
 }
@@ -1196,7 +1199,7 @@ static Suite *farm_suite(void)
     tcase_add_checked_fixture(th, NULL, recs_teardown);
     tcase_add_test(th, test_hosts_fake_ssh);
     tcase_add_test(th, test_hosts_connection_lost);
-    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 3);
+    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 4);
     tcase_add_test(th, test_hosts_master_killed);
     tcase_add_test(th, test_hosts_unreachable);
     tcase_add_loop_test(th, test_hosts_file_errors, 0, (int)BF_ARRAY_LEN(bad_hosts));

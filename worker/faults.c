@@ -124,8 +124,11 @@ void fault_at_start(void)
     }
 }
 
+static pid_t fault_watchdog; /* the worker's watchdog, 0: none */
+
 void fault_after_watchdog(pid_t watchdog)
 {
+    fault_watchdog = watchdog;
     const char *kill_it = getenv("BF_FAULT_KILL_WATCHDOG");
     if (!kill_it || !*kill_it || watchdog <= 0) return;
     log_notice("fault injection: killing watchdog pid %d", (int)watchdog);
@@ -147,6 +150,11 @@ static BF_NORETURN void fault_hang(void)
     sigemptyset(&set);
     sigaddset(&set, SIGALRM);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    const char *stop_it = getenv("BF_FAULT_STOP_WATCHDOG");
+    if (stop_it && *stop_it && fault_watchdog > 0) {
+        log_notice("fault injection: stopping watchdog pid %d", (int)fault_watchdog);
+        kill(fault_watchdog, SIGSTOP);
+    }
     for (;;) {
         struct timespec ts = { 0, 10 * 1000 * 1000 };
         nanosleep(&ts, NULL);

@@ -22,13 +22,27 @@ struct watchdog_page {
 
 static struct watchdog_page *wd_page; /* NULL: no watchdog */
 static uint32_t wd_ms;
-static pid_t wd_pid;                  /* the watchdog process, the worker's child */
+static volatile pid_t wd_pid;         /* the watchdog process, the worker's child */
 static int wd_in_fd, wd_out_fd;
 static volatile sig_atomic_t wd_exited; /* SIGCHLD: the watchdog, the worker's only child, ended */
+static volatile sig_atomic_t wd_stops;  /* times it was stopped and continued at once */
+static volatile sig_atomic_t wd_stop_signal;
 
-static void on_sigchld(int sig)
+/* A stopped watchdog (SIGSTOP, SIGTSTP, ...) would guard nothing: it is continued from the
+ * handler itself, during an evaluation too (kill() is async-signal-safe). */
+static void on_sigchld(int sig, siginfo_t *info, void *ctx)
 {
     (void)sig;
+    (void)ctx;
+    if (info->si_code == CLD_STOPPED) {
+        if (info->si_pid == wd_pid) {
+            kill(info->si_pid, SIGCONT);
+            wd_stop_signal = info->si_status;
+            wd_stops++;
+        }
+        return;
+    }
+    if (info->si_code == CLD_CONTINUED) return;
     wd_exited = 1;
 }
 
@@ -43,10 +57,14 @@ static int watchdog_fork(void);
 
 /* A watchdog that died (killed by hand, by the OOM killer) would leave its worker unguarded:
  * its SIGCHLD sets a flag, and the next arm reaps it and starts another (no system call while it
- * lives). An evaluation already running when it dies stays unguarded until it ends; a stopped
- * watchdog is not noticed. */
+ * lives). An evaluation already running when it dies stays unguarded until it ends. */
 static void watchdog_check(void)
 {
+    if (wd_stops) {
+        log_warn("watchdog pid %d was stopped by signal %d: continued it (%d time%s)", (int)wd_pid,
+                 (int)wd_stop_signal, (int)wd_stops, wd_stops == 1 ? "" : "s");
+        wd_stops = 0;
+    }
     if (!wd_exited) return;
     wd_exited = 0;
     int status;
@@ -138,8 +156,8 @@ int watchdog_start(uint32_t ms, int in_fd, int out_fd)
     wd_out_fd = out_fd;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigchld;
-    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sa.sa_sigaction = on_sigchld;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO; /* stops too: see on_sigchld */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
     wd_page = p; /* before the fork: the watchdog reads it */
