@@ -1035,7 +1035,9 @@ static long max_watchdog_late_ms(const char *log)
  * kill came; _i = 2: stalled too, and every worker's first watchdog is SIGKILLed as soon as it
  * starts (BF_FAULT_KILL_WATCHDOG): the worker must notice and start another before it evaluates;
  * _i = 3: stalled, and each hung worker SIGSTOPs its watchdog as it starts hanging
- * (BF_FAULT_STOP_WATCHDOG): the worker must continue it at once, or nothing would ever kill it.
+ * (BF_FAULT_STOP_WATCHDOG): the worker must continue it at once, or nothing would ever kill it;
+ * _i = 4: stalled, and each hung worker SIGKILLs its watchdog as it starts hanging
+ * (BF_FAULT_KILL_WATCHDOG=hang): the worker's fallback timer must kill it at the same deadline.
  * Either way the candidate gets `timeout` as on a local slot and the other results are the
  * undisturbed run's. (An idle worker whose connection stalls waits for its EOF: the remote
  * workers are all gone only when the stall ends.) */
@@ -1054,7 +1056,10 @@ START_TEST(test_hosts_hang_alarm_blocked)
     snprintf(stall_env, sizeof stall_env, "FAKE_SSH_STALL=%d", STALL_S);
     struct opts o = { .worker = FAULTY,
                       .env = { "BF_FAULT=hang-alarm-blocked:@rot90", pids_env, tmp_env, _i ? stall_env : NULL,
-                               _i == 2 ? "BF_FAULT_KILL_WATCHDOG=1" : _i == 3 ? "BF_FAULT_STOP_WATCHDOG=1" : NULL },
+                               _i == 2   ? "BF_FAULT_KILL_WATCHDOG=1"
+                               : _i == 3 ? "BF_FAULT_STOP_WATCHDOG=1"
+                               : _i == 4 ? "BF_FAULT_KILL_WATCHDOG=hang"
+                                         : NULL },
                       .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--timeout", "100", "--grace", "150" } };
     ck_assert_int_eq(run_master(&b, &o, 90), 0);
     /* each hung worker started hanging before the master ended */
@@ -1069,8 +1074,13 @@ START_TEST(test_hosts_hang_alarm_blocked)
     ck_assert_int_ge(read_pids(pids, w, 64), hard); /* a worker per hang at least */
     const char *kill_line = _i ? "ms past its hard deadline (soft limit + 300 ms): killing it"
                                : "watchdog: the master's side of the connection is gone during an evaluation";
-    ck_assert_int_eq(count_in_file(b.log, kill_line), hard);
-    if (_i) {
+    if (_i == 4) { /* no watchdog left to say anything: the timer killed each hung worker */
+        ck_assert_int_eq(count_in_file(b.log, kill_line), 0);
+        ck_assert_int_ge(count_in_file(b.log, "fault injection: killing watchdog pid"), hard);
+    } else {
+        ck_assert_int_eq(count_in_file(b.log, kill_line), hard);
+    }
+    if (_i && _i != 4) {
         long late = max_watchdog_late_ms(b.log);
         ck_assert_msg(late >= 0 && late <= LATE_MS, "a watchdog killed its worker %ld ms late", late);
     }
@@ -1199,7 +1209,7 @@ static Suite *farm_suite(void)
     tcase_add_checked_fixture(th, NULL, recs_teardown);
     tcase_add_test(th, test_hosts_fake_ssh);
     tcase_add_test(th, test_hosts_connection_lost);
-    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 4);
+    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 5);
     tcase_add_test(th, test_hosts_master_killed);
     tcase_add_test(th, test_hosts_unreachable);
     tcase_add_loop_test(th, test_hosts_file_errors, 0, (int)BF_ARRAY_LEN(bad_hosts));

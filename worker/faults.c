@@ -130,7 +130,7 @@ void fault_after_watchdog(pid_t watchdog)
 {
     fault_watchdog = watchdog;
     const char *kill_it = getenv("BF_FAULT_KILL_WATCHDOG");
-    if (!kill_it || !*kill_it || watchdog <= 0) return;
+    if (!kill_it || !*kill_it || strcmp(kill_it, "hang") == 0 || watchdog <= 0) return;
     log_notice("fault injection: killing watchdog pid %d", (int)watchdog);
     kill(watchdog, SIGKILL);
     /* until it has ended (its SIGCHLD sent), without reaping it: the worker must find it dead at
@@ -150,6 +150,11 @@ static BF_NORETURN void fault_hang(void)
     sigemptyset(&set);
     sigaddset(&set, SIGALRM);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    const char *kill_it = getenv("BF_FAULT_KILL_WATCHDOG");
+    if (kill_it && strcmp(kill_it, "hang") == 0 && fault_watchdog > 0) {
+        log_notice("fault injection: killing watchdog pid %d as the evaluation hangs", (int)fault_watchdog);
+        kill(fault_watchdog, SIGKILL);
+    }
     const char *stop_it = getenv("BF_FAULT_STOP_WATCHDOG");
     if (stop_it && *stop_it && fault_watchdog > 0) {
         log_notice("fault injection: stopping watchdog pid %d", (int)fault_watchdog);

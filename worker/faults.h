@@ -13,6 +13,7 @@
  *   BF_FAULT_SLOW_US=<n>  sleep n microseconds before every evaluation (long enough runs to
  *                         kill workers or the master in the middle of)
  *   BF_FAULT_KILL_WATCHDOG=1  SIGKILL the worker's watchdog (--watchdog) right after starting it
+ *                       =hang  ... as hang-alarm-blocked starts hanging instead
  *   BF_FAULT_STOP_WATCHDOG=1  SIGSTOP the worker's watchdog as hang-alarm-blocked starts hanging
  *
  * Modes (event in brackets):

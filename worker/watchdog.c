@@ -27,6 +27,25 @@ static int wd_in_fd, wd_out_fd;
 static volatile sig_atomic_t wd_exited; /* SIGCHLD: the watchdog, the worker's only child, ended */
 static volatile sig_atomic_t wd_stops;  /* times it was stopped and continued at once */
 static volatile sig_atomic_t wd_stop_signal;
+/* The fallback for an evaluation whose watchdog dies while it runs: a timer that SIGKILLs the
+ * worker at that evaluation's deadline, armed from the SIGCHLD handler (timer_settime() is
+ * async-signal-safe) and disarmed at the end of the evaluation. */
+static timer_t wd_timer;
+static bool wd_timer_ok;
+static volatile sig_atomic_t wd_timer_armed;
+
+/* Arms the fallback timer for the running evaluation's deadline, if one runs. */
+static void fallback_arm(void)
+{
+    if (!wd_timer_ok || !wd_page) return;
+    int64_t d = atomic_load_explicit(&wd_page->deadline_ns, memory_order_acquire);
+    if (!d) return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(d / 1000000000);
+    its.it_value.tv_nsec = (long)(d % 1000000000);
+    if (timer_settime(wd_timer, TIMER_ABSTIME, &its, NULL) == 0) wd_timer_armed = 1;
+}
 
 /* A stopped watchdog (SIGSTOP, SIGTSTP, ...) would guard nothing: it is continued from the
  * handler itself, during an evaluation too (kill() is async-signal-safe). */
@@ -44,6 +63,7 @@ static void on_sigchld(int sig, siginfo_t *info, void *ctx)
     }
     if (info->si_code == CLD_CONTINUED) return;
     wd_exited = 1;
+    fallback_arm();
 }
 
 static int64_t now_ns(void)
@@ -57,7 +77,7 @@ static int watchdog_fork(void);
 
 /* A watchdog that died (killed by hand, by the OOM killer) would leave its worker unguarded:
  * its SIGCHLD sets a flag, and the next arm reaps it and starts another (no system call while it
- * lives). An evaluation already running when it dies stays unguarded until it ends. */
+ * lives). An evaluation already running when it dies is guarded by the fallback timer. */
 static void watchdog_check(void)
 {
     if (wd_stops) {
@@ -83,6 +103,7 @@ void watchdog_arm(uint32_t limit_ms)
     watchdog_check();
     int64_t d = now_ns() + ((int64_t)limit_ms + wd_ms) * 1000000;
     atomic_store_explicit(&wd_page->deadline_ns, d, memory_order_release);
+    if (wd_exited) fallback_arm(); /* it died since watchdog_check(), or no new one started */
 }
 
 pid_t watchdog_pid(void)
@@ -92,7 +113,14 @@ pid_t watchdog_pid(void)
 
 void watchdog_disarm(void)
 {
-    if (wd_page) atomic_store_explicit(&wd_page->deadline_ns, 0, memory_order_release);
+    if (!wd_page) return;
+    atomic_store_explicit(&wd_page->deadline_ns, 0, memory_order_release);
+    if (wd_timer_armed) { /* the handler arms it only while a deadline is set: not from here on */
+        struct itimerspec off;
+        memset(&off, 0, sizeof off);
+        timer_settime(wd_timer, 0, &off, NULL);
+        wd_timer_armed = 0;
+    }
 }
 
 /* True once the master side is gone: stdin hung up or stdout lost its reader. Those fds are
@@ -160,6 +188,14 @@ int watchdog_start(uint32_t ms, int in_fd, int out_fd)
     sa.sa_flags = SA_RESTART | SA_SIGINFO; /* stops too: see on_sigchld */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGKILL;
+    wd_timer_ok = timer_create(CLOCK_MONOTONIC, &sev, &wd_timer) == 0;
+    if (!wd_timer_ok)
+        log_warn("watchdog: timer_create() failed: %s (an evaluation whose watchdog dies is unguarded)",
+                 strerror(errno));
     wd_page = p; /* before the fork: the watchdog reads it */
     atomic_store(&wd_page->deadline_ns, 0);
     int rc = watchdog_fork();

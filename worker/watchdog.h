@@ -18,8 +18,10 @@
  * The watchdog ends with the worker: PR_SET_PDEATHSIG(SIGKILL), plus a getppid() check that
  * also covers a worker that died before prctl() took effect. Nothing is left behind whether the
  * worker exits, is killed, or its master is killed. A watchdog that dies first is reaped and
- * replaced by the worker at its next arm (its SIGCHLD sets a flag: no system call per arm); one
- * that is stopped is continued at once, from the SIGCHLD handler.
+ * replaced by the worker at its next arm (its SIGCHLD sets a flag: no system call per arm); if an
+ * evaluation is running, that handler also arms a timer that SIGKILLs the worker at the same
+ * deadline (disarmed when the evaluation ends). One that is stopped is continued at once, from
+ * the SIGCHLD handler.
  *
  *   watchdog_start(ms, in_fd, out_fd) once; then watchdog_arm(limit_ms) ... watchdog_disarm()
  *   around each evaluation. Without watchdog_start(), arm and disarm do nothing. */
