@@ -608,6 +608,71 @@ START_TEST(test_dead_temporaries)
 }
 END_TEST
 
+/* Results moved out of mapply (dsl.h, dsl_call_keeping_result). x6(S) = mapply(lambda i:
+ * insert(i, S), S) over a set S of 200 ints makes 200 copies of S (about 5 MB) to merge them into
+ * one: solve_mapply_moved does it 8 times, 40 MB in all, under a 12 MB cap, which fits only when
+ * each mapply's copies are handed back once merged (the mapped closure is made by the call, so
+ * the memo stores nothing). In solve_mapply_kept the merged set also holds 200 closures made
+ * during the call: it cannot be moved and must be kept whole, whatever is made after it. */
+static const char mapply_text[] =
+    "def solve_mapply_moved(I):\n"
+    "    x1 = multiply(TEN, TEN)\n"
+    "    x2 = double(x1)\n"
+    "    x3 = interval(ZERO, x2, ONE)\n"
+    "    x4 = initset(ZERO)\n"
+    "    x5 = combine(x4, x3)\n"          /* S = frozenset(range(200)) */
+    "    x6 = lbind(rbind, insert)\n"     /* S -> (i -> insert(i, S)) */
+    "    x7 = fork(mapply, x6, identity)\n"
+    "    x8 = x7(x5)\n"
+    "    x9 = x7(x8)\n"
+    "    x10 = x7(x9)\n"
+    "    x11 = x7(x10)\n"
+    "    x12 = x7(x11)\n"
+    "    x13 = x7(x12)\n"
+    "    x14 = x7(x13)\n"
+    "    x15 = x7(x14)\n"
+    "    x16 = equality(x15, x5)\n"
+    "    x17 = size(x15)\n"
+    "    O = astuple(x16, x17)\n"
+    "    return O\n"
+    "\n"
+    "def solve_mapply_kept(I):\n"
+    "    x1 = multiply(TEN, TEN)\n"
+    "    x2 = double(x1)\n"
+    "    x3 = interval(ZERO, x2, ONE)\n"
+    "    x4 = initset(ZERO)\n"
+    "    x5 = combine(x4, x3)\n"
+    "    x6 = lbind(rbind, add)\n"        /* i -> (x -> x + i), a new closure */
+    "    x7 = lbind(rbind, insert)\n"
+    "    x8 = rbind(compose, x6)\n"
+    "    x9 = compose(x8, x7)\n"          /* S -> (i -> insert(x -> x + i, S)) */
+    "    x10 = fork(mapply, x9, identity)\n"
+    "    x11 = x10(x5)\n"                 /* S and 200 closures */
+    "    x12 = fork(mapply, x7, identity)\n"
+    "    x13 = x12(x5)\n"                 /* 5 MB more, made after x11 */
+    "    x14 = x12(x13)\n"
+    "    x15 = size(x14)\n"
+    "    x16 = size(x11)\n"
+    "    O = astuple(x15, x16)\n"
+    "    return O\n";
+
+START_TEST(test_mapply_moved)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "mapply.py", mapply_text, strlen(mapply_text), stderr), 2);
+    struct eval_result r;
+    for (size_t i = 0; i < pf.n; i++)
+        ck_assert_msg(program_check(&pf.progs[i]), "%s", pf.progs[i].why);
+    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 5000, (size_t)12 << 20, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "solve_mapply_moved: %s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "(True, 200)");
+    eval_program(&pf.progs[1], inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "solve_mapply_kept: %s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "(200, 400)");
+    program_file_release(&pf);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -626,6 +691,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_call_memo);
     tcase_add_test(tc, test_dead_temporaries);
     tcase_add_test(tc, test_scratch_regions);
+    tcase_add_test(tc, test_mapply_moved);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -82,6 +82,11 @@ val fn_call2(val f, val a, val b);
 /* bool(f(x)), the memory the call took handed back after it where nothing can point into it
  * (runtime.c, scratch regions): sfilter's and extract's conditions. */
 bool fn_test1(val f, val x);
+/* fn(argv), a primitive whose temporaries may dwarf its result (mapply): when they took a
+ * megabyte or more, the call memo neither grew nor kept anything of them, and the result can be
+ * moved (no function made during the call) into a quarter of that or less, the result's new
+ * parts are copied to a block of their own and the rest is handed back (runtime.c). */
+val dsl_call_keeping_result(val (*fn)(const val *argv), const val *argv);
 int fn_arity(val f);                       /* co_argcount */
 val fn_prim(enum prim_id id);              /* the (unique) function value of a primitive */
 struct vfunc *fn_new(enum func_kind kind, uint8_t arity); /* a new closure with a fresh id */

@@ -68,6 +68,8 @@ struct dsl_arena {
     size_t off;                  /* bytes used in cur */
     size_t size;                 /* cur's size, 0 when cur is NULL (perf: one compare) */
     size_t used;                 /* bytes handed out since the last reset */
+    struct arena_block *moved;   /* blocks holding results moved out of a region (malloc'd, freed
+                                    at the next reset: never reused, so never handed back before) */
 };
 
 static struct dsl_arena default_arena;
@@ -148,6 +150,7 @@ void dsl_arena_free(struct dsl_arena *a)
     if (current_arena == a)
         dsl_arena_use(NULL);
     arena_free_blocks(a->first);
+    arena_free_blocks(a->moved);
     if (a != &default_arena)
         free(a);
     else
@@ -157,6 +160,8 @@ void dsl_arena_free(struct dsl_arena *a)
 void dsl_arena_reset(struct dsl_arena *a)
 {
     dsl_arena_generation++;
+    arena_free_blocks(a->moved);
+    a->moved = NULL;
     size_t kept = 0;
     for (struct arena_block *b = a->first; b != NULL; b = b->next) {
         kept += b->size;
@@ -276,16 +281,16 @@ static struct {
     uint64_t pins;
 } scratch;
 
-/* Whether p lies in memory handed out since the outermost open scratch region began (yes when
- * that cannot be told: the current arena is not the one the region began in). */
-static bool scratch_fresh(const void *p)
+/* Whether p lies in memory handed out since m (yes when that cannot be told: the current arena
+ * is not m's). */
+static bool arena_since(const struct arena_mark *m, const void *p)
 {
     const struct dsl_arena *a = current_arena;
     const unsigned char *q = p;
-    if (a != scratch.floor.arena)
+    if (a != m->arena)
         return true;
-    for (const struct arena_block *b = scratch.floor.cur; b != NULL; b = b->next) {
-        const unsigned char *lo = b == scratch.floor.cur ? b->data + scratch.floor.off : b->data;
+    for (const struct arena_block *b = m->cur; b != NULL; b = b->next) {
+        const unsigned char *lo = b == m->cur ? b->data + m->off : b->data;
         const unsigned char *hi = b == a->cur ? b->data + a->off : b->data + b->size;
         if (q >= lo && q < hi)
             return true;
@@ -293,6 +298,12 @@ static bool scratch_fresh(const void *p)
             return false;
     }
     return true;
+}
+
+/* Whether p lies in memory handed out since the outermost open scratch region began. */
+static bool scratch_fresh(const void *p)
+{
+    return arena_since(&scratch.floor, p);
 }
 
 /* The rare cases of dsl_alloc: the failure hook, the cap, a new block. */
@@ -537,6 +548,117 @@ static inline void scratch_end(const struct scratch_mark *s)
         return;
     arena_rollback(s->at);
     dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
+}
+
+/* Results moved out of a region (dsl.h, dsl_call_keeping_result): the parts of a result made
+ * since a mark are copied to a block of their own (the arena's `moved` list, freed at the next
+ * reset: an enclosing scratch region never counts it as its own, and need not, as it is never
+ * handed back before), then everything made since the mark is handed back. Sets are copied slot for slot (the same order, the same stored hashes); tuples item by
+ * item; anything made before the mark (or interned) is shared, not copied. */
+#define EVACUATE_MIN_BYTES ((size_t)1 << 20) /* a region smaller than this is kept as it is */
+#define EVACUATE_MAX_SHARE 4                 /* the copy is at most 1/4 of the region */
+#define EVACUATE_MAX_DEPTH 32
+
+/* Bytes the copy of v's parts made since m takes, or SIZE_MAX when v cannot be moved (it holds a
+ * function made since m, or nests too deep). */
+static size_t evacuee_bytes(const struct arena_mark *m, val v, int depth)
+{
+    if (v.kind < V_TUPLE || !arena_since(m, v.u.t))
+        return 0;
+    if (v.kind == V_FUNC || depth > EVACUATE_MAX_DEPTH)
+        return SIZE_MAX;
+    size_t n, part;
+    if (v.kind == V_TUPLE) {
+        const struct vtuple *t = v.u.t;
+        n = arena_round(tuple_bytes(t->len));
+        for (uint32_t i = 0; i < t->len; i++) {
+            if ((part = evacuee_bytes(m, t->item[i], depth + 1)) == SIZE_MAX)
+                return SIZE_MAX;
+            n += part;
+        }
+        return n;
+    }
+    const struct vset *s = v.u.s;
+    n = arena_round(sizeof(struct vset));
+    if (s->table != s->smalltable && arena_since(m, s->table))
+        n += arena_round((size_t)(s->mask + 1) * sizeof(struct set_entry));
+    for (int64_t k = 0; k <= s->mask; k++) {
+        val key = s->table[k].key;
+        if (key.kind >= V_EMPTY_SLOT)
+            continue;
+        if ((part = evacuee_bytes(m, key, depth + 1)) == SIZE_MAX)
+            return SIZE_MAX;
+        n += part;
+    }
+    return n;
+}
+
+static void *bump_take(unsigned char **bump, size_t n)
+{
+    void *p = *bump;
+    *bump += arena_round(n);
+    return p;
+}
+
+/* v with its parts made since m copied at *bump (evacuee_bytes said how much room). A set whose
+ * table was made before m (a recycled table: garbage until this set took it) keeps it. */
+static val evacuee_copy(const struct arena_mark *m, val v, unsigned char **bump)
+{
+    if (v.kind < V_TUPLE || !arena_since(m, v.u.t))
+        return v;
+    if (v.kind == V_TUPLE) {
+        const struct vtuple *t = v.u.t;
+        struct vtuple *c = bump_take(bump, tuple_bytes(t->len));
+        memcpy(c, t, tuple_bytes(0));
+        for (uint32_t i = 0; i < t->len; i++)
+            c->item[i] = evacuee_copy(m, t->item[i], bump);
+        return v_tuple(c);
+    }
+    const struct vset *s = v.u.s;
+    struct vset *c = bump_take(bump, sizeof(struct vset));
+    memcpy(c, s, sizeof(struct vset));
+    if (s->table == s->smalltable) {
+        c->table = c->smalltable;
+    } else if (arena_since(m, s->table)) {
+        size_t bytes = (size_t)(s->mask + 1) * sizeof(struct set_entry);
+        c->table = bump_take(bump, bytes);
+        memcpy(c->table, s->table, bytes);
+    }
+    for (int64_t k = 0; k <= c->mask; k++)
+        if (c->table[k].key.kind < V_EMPTY_SLOT)
+            c->table[k].key = evacuee_copy(m, c->table[k].key, bump);
+    return v_set(c);
+}
+
+val dsl_call_keeping_result(val (*fn)(const val *argv), const val *argv)
+{
+    struct scratch_mark s = scratch_begin();
+    val r = fn(argv);
+    struct dsl_arena *a = current_arena;
+    scratch.open--;
+    if (a != s.at.arena || s.at.cur == NULL || memo.table != s.memo_table || scratch.pins != s.pins ||
+        a->used - s.at.used < EVACUATE_MIN_BYTES)
+        return r;
+    size_t need = evacuee_bytes(&s.at, r, 0);
+    if (need == SIZE_MAX || need > (a->used - s.at.used) / EVACUATE_MAX_SHARE)
+        return r;
+    struct arena_block *b = NULL;
+    if (need != 0) {
+        b = malloc(sizeof(*b) + need);
+        if (b == NULL)
+            return r; /* keep it all: nothing is lost */
+        b->size = need;
+        b->mapped = 0;
+        unsigned char *bump = b->data;
+        r = evacuee_copy(&s.at, r, &bump);
+        b->next = a->moved;
+        a->moved = b;
+    }
+    arena_rollback(s.at);
+    a->used += need;
+    dsl_rt.arena_used = a->used;
+    dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
+    return r;
 }
 
 bool fn_test1(val f, val x)
