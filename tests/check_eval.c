@@ -565,6 +565,23 @@ static const char scratch_text[] =
     "    O = sfilter(x10, x8)\n"
     "    return O\n";
 
+/* Parses text into pf: n programs, each passing the static check. */
+static void parse_checked(struct program_file *pf, const char *file, const char *text, int n)
+{
+    ck_assert_int_eq(program_parse(pf, file, text, strlen(text), stderr), n);
+    for (size_t i = 0; i < pf->n; i++)
+        ck_assert_msg(program_check(&pf->progs[i]), "%s", pf->progs[i].why);
+}
+
+/* p on the first input, under a cap of mem bytes (0: none), returns a value whose repr is expect. */
+static void expect_value(const struct program *p, size_t mem, const char *expect)
+{
+    struct eval_result r;
+    eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, mem, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s: %s", p->name, r.msg);
+    ck_assert_str_eq(repr_of(r.value), expect);
+}
+
 START_TEST(test_scratch_regions)
 {
     static const struct { const char *name, *expect; size_t mem; } cases[] = {
@@ -573,15 +590,10 @@ START_TEST(test_scratch_regions)
         { "solve_scratch_fresh", "(2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28)", 0 },
     };
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "scratch.py", scratch_text, strlen(scratch_text), stderr), 3);
-    struct eval_result r;
+    parse_checked(&pf, "scratch.py", scratch_text, 3);
     for (size_t i = 0; i < pf.n; i++) {
-        struct program *p = &pf.progs[i];
-        ck_assert_str_eq(p->name, cases[i].name);
-        ck_assert_msg(program_check(p), "%s", p->why);
-        eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, cases[i].mem, &r);
-        ck_assert_msg(r.outcome == DSL_OK, "%s: %s", cases[i].name, r.msg);
-        ck_assert_str_eq(repr_of(r.value), cases[i].expect);
+        ck_assert_str_eq(pf.progs[i].name, cases[i].name);
+        expect_value(&pf.progs[i], cases[i].mem, cases[i].expect);
     }
     program_file_release(&pf);
 }
@@ -590,18 +602,11 @@ END_TEST
 START_TEST(test_dead_temporaries)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "dead.py", dead_text, strlen(dead_text), stderr), 2);
-    struct eval_result r;
-    for (size_t i = 0; i < pf.n; i++)
-        ck_assert_msg(program_check(&pf.progs[i]), "%s", pf.progs[i].why);
-    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 5000, (size_t)6 << 20, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "solve_dead_pairs: %s", r.msg);
-    ck_assert_str_eq(repr_of(r.value), "1");
+    parse_checked(&pf, "dead.py", dead_text, 2);
+    expect_value(&pf.progs[0], (size_t)6 << 20, "1");
     uint64_t hits0 = dsl_rt.memo_hits;
-    eval_program(&pf.progs[1], inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "solve_kept_pairs: %s", r.msg);
-    ck_assert_str_eq(repr_of(r.value), "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
-                                       "19, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)");
+    expect_value(&pf.progs[1], 0, "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
+                                  "19, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)");
     ck_assert_msg(dsl_rt.memo_hits > hits0 + 20, "solve_kept_pairs: %llu memo hits",
                   (unsigned long long)(dsl_rt.memo_hits - hits0));
     program_file_release(&pf);
@@ -659,16 +664,9 @@ static const char mapply_text[] =
 START_TEST(test_mapply_moved)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "mapply.py", mapply_text, strlen(mapply_text), stderr), 2);
-    struct eval_result r;
-    for (size_t i = 0; i < pf.n; i++)
-        ck_assert_msg(program_check(&pf.progs[i]), "%s", pf.progs[i].why);
-    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 5000, (size_t)12 << 20, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "solve_mapply_moved: %s", r.msg);
-    ck_assert_str_eq(repr_of(r.value), "(True, 200)");
-    eval_program(&pf.progs[1], inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "solve_mapply_kept: %s", r.msg);
-    ck_assert_str_eq(repr_of(r.value), "(200, 400)");
+    parse_checked(&pf, "mapply.py", mapply_text, 2);
+    expect_value(&pf.progs[0], (size_t)12 << 20, "(True, 200)");
+    expect_value(&pf.progs[1], 0, "(200, 400)");
     program_file_release(&pf);
 }
 END_TEST
