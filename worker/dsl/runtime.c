@@ -539,22 +539,34 @@ static inline struct scratch_mark scratch_begin(void)
     return s;
 }
 
-static inline void scratch_end(const struct scratch_mark *s)
+/* Closes the region s and tells whether nothing outside the call can point into its memory
+ * (the same arena, the memo grew no table and stored no entry pointing into it). */
+static inline bool scratch_close(const struct scratch_mark *s)
 {
-    const struct dsl_arena *a = current_arena;
     scratch.open--;
-    if (a != s->at.arena || s->at.cur == NULL || a->used == s->at.used || memo.table != s->memo_table ||
-        scratch.pins != s->pins)
-        return;
+    return current_arena == s->at.arena && s->at.cur != NULL && memo.table == s->memo_table &&
+           scratch.pins == s->pins;
+}
+
+/* Hands the memory of a closed region back. */
+static inline void scratch_hand_back(const struct scratch_mark *s)
+{
     arena_rollback(s->at);
     dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
+}
+
+static inline void scratch_end(const struct scratch_mark *s)
+{
+    if (scratch_close(s) && current_arena->used != s->at.used)
+        scratch_hand_back(s);
 }
 
 /* Results moved out of a region (dsl.h, dsl_call_keeping_result): the parts of a result made
  * since a mark are copied to a block of their own (the arena's `moved` list, freed at the next
  * reset: an enclosing scratch region never counts it as its own, and need not, as it is never
- * handed back before), then everything made since the mark is handed back. Sets are copied slot for slot (the same order, the same stored hashes); tuples item by
- * item; anything made before the mark (or interned) is shared, not copied. */
+ * handed back before), then everything made since the mark is handed back. Sets are copied slot
+ * for slot (the same order, the same stored hashes); tuples item by item; anything made before
+ * the mark (or interned) is shared, not copied. */
 #define EVACUATE_MIN_BYTES ((size_t)1 << 20) /* a region smaller than this is kept as it is */
 #define EVACUATE_MAX_SHARE 4                 /* the copy is at most 1/4 of the region */
 #define EVACUATE_MAX_DEPTH 32
@@ -635,9 +647,7 @@ val dsl_call_keeping_result(val (*fn)(const val *argv), const val *argv)
     struct scratch_mark s = scratch_begin();
     val r = fn(argv);
     struct dsl_arena *a = current_arena;
-    scratch.open--;
-    if (a != s.at.arena || s.at.cur == NULL || memo.table != s.memo_table || scratch.pins != s.pins ||
-        a->used - s.at.used < EVACUATE_MIN_BYTES)
+    if (!scratch_close(&s) || a->used - s.at.used < EVACUATE_MIN_BYTES)
         return r;
     size_t need = evacuee_bytes(&s.at, r, 0);
     if (need == SIZE_MAX || need > (a->used - s.at.used) / EVACUATE_MAX_SHARE)
@@ -654,10 +664,9 @@ val dsl_call_keeping_result(val (*fn)(const val *argv), const val *argv)
         b->next = a->moved;
         a->moved = b;
     }
-    arena_rollback(s.at);
+    scratch_hand_back(&s);
     a->used += need;
     dsl_rt.arena_used = a->used;
-    dsl_arena_generation++; /* value.c's recycled set tables may lie in what was taken back */
     return r;
 }
 
