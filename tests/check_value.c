@@ -205,6 +205,46 @@ START_TEST(test_equality)
 }
 END_TEST
 
+/* Pairs (i, j) and cells (c, (i, j)) at the edges of the interned pools (value.c: pairs in
+ * [-64, 448), cells in [-64, 192)) and just outside: the same value and CPython's hash either way
+ * (hashes from CPython 3.11), the same tuple each time inside. */
+START_TEST(test_interned_edges)
+{
+    static const struct { int64_t c, i, j; int64_t hash; bool interned; } cases[] = {
+        { -1, -64, -64, -8096054406101224985, true },
+        { -1, 447, 447, -954493394847211616, true },
+        { -1, 0, 447, -1603216690177204445, true },
+        { -1, 448, 0, 2530130731349905678, false },
+        { -1, -65, 3, -532643540771900373, false },
+        { 9, 191, -64, 1189952206500920454, true },
+        { 3, -64, 191, 5200366565441992, true },
+        { 9, 192, 0, 3395463646684021798, false },
+        { 0, -65, 0, 2042513987002473058, false },
+        { 10, 1, 1, 1093818479549657182, false },
+    };
+    for (size_t k = 0; k < BF_ARRAY_LEN(cases); k++) {
+        val a, b;
+        if (cases[k].c < 0) {
+            a = tuple_ints(cases[k].i, cases[k].j);
+            b = tuple_pair(v_int(cases[k].i), v_int(cases[k].j));
+        } else {
+            a = tuple_pair(v_int(cases[k].c), tuple_ints(cases[k].i, cases[k].j));
+            b = tuple_pair(v_int(cases[k].c), tuple_pair(v_int(cases[k].i), v_int(cases[k].j)));
+        }
+        ck_assert_msg(val_eq(a, b), "case %zu", k);
+        ck_assert_msg(val_hash(a) == cases[k].hash && val_hash(b) == cases[k].hash, "case %zu: hash", k);
+        ck_assert_msg((a.u.t == b.u.t) == cases[k].interned, "case %zu: interned", k);
+        ck_assert_int_eq(a.u.t->len, 2);
+    }
+    char buf[64];
+    repr_into(tuple_pair(v_int(9), tuple_ints(191, -64)), buf, sizeof(buf));
+    ck_assert_str_eq(buf, "(9, (191, -64))");
+    repr_into(tuple_pair(v_bool(true), v_int(1)), buf, sizeof(buf)); /* bools are never interned */
+    ck_assert_str_eq(buf, "(True, 1)");
+    dsl_arena_reset(dsl_arena_default());
+}
+END_TEST
+
 struct lt_ctx { const char *a, *b; };
 static val lt_body(void *p)
 {
@@ -480,6 +520,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_cpython_cases);
     tcase_add_test(tc, test_repr);
     tcase_add_test(tc, test_equality);
+    tcase_add_test(tc, test_interned_edges);
     tcase_add_test(tc, test_lt);
     tcase_add_test(tc, test_ints);
     tcase_add_test(tc, test_index_slice);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arena.h"
 #include "dsl.h"
@@ -52,20 +53,31 @@ struct vtuple *tuple_new(uint32_t len)
     return t;
 }
 
-/* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_LO + PAIR_SPAN) = [-48, 80) and cells (c, (i, j)) for
- * colours c in 0..9 and i, j in [0, CELL_SIDE) are process-wide singletons with their hashes
- * precomputed, so building coordinates and cells allocates and hashes nothing. Tuples are
- * immutable and nothing compares tuples by address except as a shortcut for equality (val_eq,
- * set probes: CPython's identity shortcut), so sharing is unobservable. Bools are never
- * interned: (True, 1) must keep its own repr. */
+/* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_LO + PAIR_SPAN) = [-64, 448) and
+ * cells (c, (i, j)) for colours c in 0..9 and i, j in [CELL_LO, CELL_LO + CELL_SPAN) = [-64, 192)
+ * are process-wide singletons with their hashes precomputed, so building coordinates and cells
+ * allocates and hashes nothing, and a set that meets the same coordinate twice (merging shifted
+ * copies, shoot's lines) finds it by address instead of comparing two tuples by value (val_eq
+ * was 30% of solve_6aa20dc0 on 1190e5a7, whose cells reach row 80). Tuples are immutable and
+ * nothing compares tuples by address except as a shortcut for equality (val_eq, set probes:
+ * CPython's identity shortcut), so sharing is unobservable. Bools are never interned: (True, 1)
+ * must keep its own repr.
+ *
+ * The two pools (12 MB and 31 MB of address space) are mapped once, untouched, and each tuple is
+ * written the first time it is asked for (len 0 marks one not written yet: mapped memory starts
+ * zeroed), so a process only holds the pages of the coordinates it used. They are laid out in
+ * tiles of 16 x 16 (dsl_pool_slot), so that the coordinates of one grid lie together: with rows
+ * of 512 pairs, 24 KiB apart, the rows of a grid all fell on the same L1 sets and solve_d22278a0,
+ * which makes pairs in its innermost loop, took 1.7-2.6 s on 890034e9 instead of 1.2-1.9 s. */
 #define PAIR_LO DSL_PAIR_LO
 #define PAIR_SPAN DSL_PAIR_SPAN
-#define CELL_SIDE 64
+#define CELL_LO (-64)
+#define CELL_SPAN 256
 #define CELL_COLOURS 10
 #define PAIR_STRIDE DSL_PAIR_STRIDE
-unsigned char *dsl_pair_pool;     /* PAIR_SPAN * PAIR_SPAN pairs, row-major by (i, j) */
+unsigned char *dsl_pair_pool;     /* PAIR_SPAN * PAIR_SPAN pairs, by dsl_pool_slot */
 #define pair_pool dsl_pair_pool
-static unsigned char *cell_pool;  /* CELL_COLOURS * CELL_SIDE * CELL_SIDE cells */
+static unsigned char *cell_pool;  /* CELL_COLOURS blocks of CELL_SPAN * CELL_SPAN cells, by dsl_pool_slot */
 
 static void *static_alloc(size_t n);
 static int64_t tuple_hash(struct vtuple *t);
@@ -75,27 +87,31 @@ static struct vtuple *pool_at(unsigned char *pool, size_t k)
     return (struct vtuple *)(void *)(pool + k * PAIR_STRIDE);
 }
 
+/* n bytes of zeroed memory for the process's life, whose pages are only taken when touched. */
+static unsigned char *pool_map(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        fputs("battfarm: out of memory for DSL singletons\n", stderr);
+        abort();
+    }
+    return p;
+}
+
 __attribute__((noinline)) static void intern_init(void)
 {
-    pair_pool = static_alloc((size_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE);
-    for (int i = 0; i < PAIR_SPAN; i++)
-        for (int j = 0; j < PAIR_SPAN; j++) {
-            struct vtuple *t = pool_at(pair_pool, (size_t)i * PAIR_SPAN + (size_t)j);
-            t->len = 2;
-            t->item[0] = v_int(i + PAIR_LO);
-            t->item[1] = v_int(j + PAIR_LO);
-            tuple_hash(t);
-        }
-    cell_pool = static_alloc((size_t)CELL_COLOURS * CELL_SIDE * CELL_SIDE * PAIR_STRIDE);
-    for (int c = 0; c < CELL_COLOURS; c++)
-        for (int i = 0; i < CELL_SIDE; i++)
-            for (int j = 0; j < CELL_SIDE; j++) {
-                struct vtuple *t = pool_at(cell_pool, ((size_t)c * CELL_SIDE + (size_t)i) * CELL_SIDE + (size_t)j);
-                t->len = 2;
-                t->item[0] = v_int(c);
-                t->item[1] = v_tuple(pool_at(pair_pool, (size_t)(i - PAIR_LO) * PAIR_SPAN + (size_t)(j - PAIR_LO)));
-                tuple_hash(t);
-            }
+    pair_pool = pool_map((size_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE);
+    cell_pool = pool_map((size_t)CELL_COLOURS * CELL_SPAN * CELL_SPAN * PAIR_STRIDE);
+}
+
+/* Writes the interned tuple t = (a, b) the first time it is asked for. */
+__attribute__((noinline)) static struct vtuple *intern_write(struct vtuple *t, val a, val b)
+{
+    t->item[0] = a;
+    t->item[1] = b;
+    t->len = 2;
+    tuple_hash(t);
+    return t;
 }
 
 static inline bool pair_interned(int64_t a, int64_t b)
@@ -107,7 +123,19 @@ static inline struct vtuple *pair_get(int64_t a, int64_t b)
 {
     if (BF_UNLIKELY(pair_pool == NULL))
         intern_init();
-    return pool_at(pair_pool, (size_t)(a - PAIR_LO) * PAIR_SPAN + (size_t)(b - PAIR_LO));
+    struct vtuple *t = pool_at(pair_pool, dsl_pool_slot((uint64_t)(a - PAIR_LO), (uint64_t)(b - PAIR_LO), PAIR_SPAN));
+    return BF_LIKELY(t->len != 0) ? t : intern_write(t, v_int(a), v_int(b));
+}
+
+/* The interned cell (c, p), for p an interned pair; NULL when its coordinates are outside the
+ * cell pool's. */
+static inline struct vtuple *cell_get(int64_t c, struct vtuple *p)
+{
+    uint64_t i = (uint64_t)p->item[0].u.i - (uint64_t)CELL_LO, j = (uint64_t)p->item[1].u.i - (uint64_t)CELL_LO;
+    if (i >= CELL_SPAN || j >= CELL_SPAN)
+        return NULL;
+    struct vtuple *t = pool_at(cell_pool, (size_t)c * CELL_SPAN * CELL_SPAN + dsl_pool_slot(i, j, CELL_SPAN));
+    return BF_LIKELY(t->len != 0) ? t : intern_write(t, v_int(c), v_tuple(p));
 }
 
 __attribute__((noinline)) static val tuple_pair_alloc(val a, val b)
@@ -125,12 +153,12 @@ val tuple_pair(val a, val b)
             if (pair_interned(a.u.i, b.u.i))
                 return v_tuple(pair_get(a.u.i, b.u.i));
         } else if (b.kind == V_TUPLE && (uint64_t)a.u.i < CELL_COLOURS && pair_pool != NULL) {
-            /* (c, p) with p an interned pair of [0, CELL_SIDE)^2: an interned cell */
-            const struct vtuple *p = b.u.t;
+            /* (c, p) with p an interned pair: an interned cell when p is in the cell pool's range */
+            struct vtuple *p = b.u.t;
             if ((uintptr_t)p - (uintptr_t)pair_pool < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE) {
-                uint64_t i = (uint64_t)p->item[0].u.i, j = (uint64_t)p->item[1].u.i;
-                if (i < CELL_SIDE && j < CELL_SIDE)
-                    return v_tuple(pool_at(cell_pool, ((size_t)a.u.i * CELL_SIDE + i) * CELL_SIDE + j));
+                struct vtuple *cell = cell_get(a.u.i, p);
+                if (cell != NULL)
+                    return v_tuple(cell);
             }
         }
     }

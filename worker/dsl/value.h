@@ -132,16 +132,26 @@ static inline size_t tuple_bytes(uint32_t len) { return sizeof(struct vtuple) + 
 struct vtuple *tuple_new(uint32_t len);         /* items to be filled by the caller */
 val tuple_pair(val a, val b);                  /* (a, b) */
 /* (a, b) of ints; the interned pairs (value.c) inline (perf: one call per coordinate saved). */
-#define DSL_PAIR_LO (-48)
-#define DSL_PAIR_SPAN 128
+#define DSL_PAIR_LO (-64)
+#define DSL_PAIR_SPAN 512
 #define DSL_PAIR_STRIDE (sizeof(struct vtuple) + 2 * sizeof(val))
+#define DSL_POOL_TILE 16 /* pools are laid out in 16 x 16 tiles (value.c) */
 extern unsigned char *dsl_pair_pool; /* NULL until the first pair is made */
+/* The slot of (i, j), both in [0, span), in a pool of span x span tuples laid out in tiles. */
+static inline size_t dsl_pool_slot(uint64_t i, uint64_t j, uint64_t span)
+{
+    return (size_t)(((i / DSL_POOL_TILE) * (span / DSL_POOL_TILE) + j / DSL_POOL_TILE) * DSL_POOL_TILE * DSL_POOL_TILE +
+                    (i % DSL_POOL_TILE) * DSL_POOL_TILE + j % DSL_POOL_TILE);
+}
 val tuple_ints_slow(int64_t a, int64_t b);
 static inline val tuple_ints(int64_t a, int64_t b)
 {
     uint64_t i = (uint64_t)a - (uint64_t)DSL_PAIR_LO, j = (uint64_t)b - (uint64_t)DSL_PAIR_LO;
-    if (dsl_pair_pool != NULL && i < DSL_PAIR_SPAN && j < DSL_PAIR_SPAN)
-        return v_tuple((struct vtuple *)(void *)(dsl_pair_pool + (i * DSL_PAIR_SPAN + j) * DSL_PAIR_STRIDE));
+    if (dsl_pair_pool != NULL && i < DSL_PAIR_SPAN && j < DSL_PAIR_SPAN) {
+        struct vtuple *t = (struct vtuple *)(void *)(dsl_pair_pool + dsl_pool_slot(i, j, DSL_PAIR_SPAN) * DSL_PAIR_STRIDE);
+        if (BF_LIKELY(t->len != 0)) /* 0: not written yet (value.c) */
+            return v_tuple(t);
+    }
     return tuple_ints_slow(a, b);
 }
 val tuple_empty(void);                         /* () (a shared singleton) */
