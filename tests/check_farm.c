@@ -1037,7 +1037,10 @@ static long max_watchdog_late_ms(const char *log)
  * _i = 3: stalled, and each hung worker SIGSTOPs its watchdog as it starts hanging
  * (BF_FAULT_STOP_WATCHDOG): the worker must continue it at once, or nothing would ever kill it;
  * _i = 4: stalled, and each hung worker SIGKILLs its watchdog as it starts hanging
- * (BF_FAULT_KILL_WATCHDOG=hang): the worker's fallback timer must kill it at the same deadline.
+ * (BF_FAULT_KILL_WATCHDOG=hang): the worker's fallback timer must kill it at the same deadline;
+ * _i = 5: stalled, every worker's first watchdog is SIGKILLed as it starts and every later fork
+ * of one fails (BF_FAULT_WATCHDOG_FORK=fail): the worker evaluates with no watchdog, and the
+ * fallback timer armed with the deadline must kill it.
  * Either way the candidate gets `timeout` as on a local slot and the other results are the
  * undisturbed run's. (An idle worker whose connection stalls waits for its EOF: the remote
  * workers are all gone only when the stall ends.) */
@@ -1056,10 +1059,11 @@ START_TEST(test_hosts_hang_alarm_blocked)
     snprintf(stall_env, sizeof stall_env, "FAKE_SSH_STALL=%d", STALL_S);
     struct opts o = { .worker = FAULTY,
                       .env = { "BF_FAULT=hang-alarm-blocked:@rot90", pids_env, tmp_env, _i ? stall_env : NULL,
-                               _i == 2   ? "BF_FAULT_KILL_WATCHDOG=1"
-                               : _i == 3 ? "BF_FAULT_STOP_WATCHDOG=1"
-                               : _i == 4 ? "BF_FAULT_KILL_WATCHDOG=hang"
-                                         : NULL },
+                               _i == 2 || _i == 5 ? "BF_FAULT_KILL_WATCHDOG=1"
+                               : _i == 3          ? "BF_FAULT_STOP_WATCHDOG=1"
+                               : _i == 4          ? "BF_FAULT_KILL_WATCHDOG=hang"
+                                                  : NULL,
+                               _i == 5 ? "BF_FAULT_WATCHDOG_FORK=fail" : NULL },
                       .args = { "--hosts", hosts, "--ssh", FAKE_SSH, "--timeout", "100", "--grace", "150" } };
     ck_assert_int_eq(run_master(&b, &o, 90), 0);
     /* each hung worker started hanging before the master ended */
@@ -1074,19 +1078,20 @@ START_TEST(test_hosts_hang_alarm_blocked)
     ck_assert_int_ge(read_pids(pids, w, 64), hard); /* a worker per hang at least */
     const char *kill_line = _i ? "ms past its hard deadline (soft limit + 300 ms): killing it"
                                : "watchdog: the master's side of the connection is gone during an evaluation";
-    if (_i == 4) { /* no watchdog left to say anything: the timer killed each hung worker */
+    if (_i == 4 || _i == 5) { /* no watchdog left to say anything: the timer killed each hung worker */
         ck_assert_int_eq(count_in_file(b.log, kill_line), 0);
         ck_assert_int_ge(count_in_file(b.log, "fault injection: killing watchdog pid"), hard);
     } else {
         ck_assert_int_eq(count_in_file(b.log, kill_line), hard);
     }
-    if (_i && _i != 4) {
+    if (_i && _i != 4 && _i != 5) {
         long late = max_watchdog_late_ms(b.log);
         ck_assert_msg(late >= 0 && late <= LATE_MS, "a watchdog killed its worker %ld ms late", late);
     }
     int replaced = count_in_file(b.log, "was killed by signal 9: starting a new one");
-    if (_i == 2) ck_assert_int_ge(replaced, hard); /* every hung worker was guarded by a second watchdog */
+    if (_i == 2 || _i == 5) ck_assert_int_ge(replaced, hard); /* every hung worker found its first one dead */
     else ck_assert_int_eq(replaced, 0);
+    if (_i == 5) ck_assert_int_ge(count_in_file(b.log, "watchdog: fork() failed: Resource temporarily unavailable"), hard);
     if (_i == 3) ck_assert_int_ge(count_in_file(b.log, "fault injection: stopping watchdog pid"), hard);
     assert_no_orphans(&b);
     rm_rf(b.dir);
@@ -1209,7 +1214,7 @@ static Suite *farm_suite(void)
     tcase_add_checked_fixture(th, NULL, recs_teardown);
     tcase_add_test(th, test_hosts_fake_ssh);
     tcase_add_test(th, test_hosts_connection_lost);
-    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 5);
+    tcase_add_loop_test(th, test_hosts_hang_alarm_blocked, 0, 6);
     tcase_add_test(th, test_hosts_master_killed);
     tcase_add_test(th, test_hosts_unreachable);
     tcase_add_loop_test(th, test_hosts_file_errors, 0, (int)BF_ARRAY_LEN(bad_hosts));

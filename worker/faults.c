@@ -139,6 +139,15 @@ void fault_after_watchdog(pid_t watchdog)
     while (waitid(P_PID, (id_t)watchdog, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {}
 }
 
+bool fault_watchdog_fork_fails(void)
+{
+    static unsigned forks;
+    const char *fail = getenv("BF_FAULT_WATCHDOG_FORK");
+    if (!fail || strcmp(fail, "fail") != 0 || forks++ == 0) return false;
+    log_notice("fault injection: failing the fork of a watchdog");
+    return true;
+}
+
 void fault_on_job(void)
 {
     if (fault_fires(FM_DIE_DECODING_JOB)) fault_die(SIGKILL);

@@ -15,6 +15,7 @@
  *   BF_FAULT_KILL_WATCHDOG=1  SIGKILL the worker's watchdog (--watchdog) right after starting it
  *                       =hang  ... as hang-alarm-blocked starts hanging instead
  *   BF_FAULT_STOP_WATCHDOG=1  SIGSTOP the worker's watchdog as hang-alarm-blocked starts hanging
+ *   BF_FAULT_WATCHDOG_FORK=fail  every fork() of a watchdog after the first fails (EAGAIN)
  *
  * Modes (event in brackets):
  *   die-before-hello       exit 1 before HELLO [start]          (a slot that cannot start)
@@ -41,6 +42,8 @@
 void faults_init(int slot);
 void fault_at_start(void);
 void fault_after_watchdog(pid_t watchdog);
+/* Before forking a watchdog; true when the fork is to fail. */
+bool fault_watchdog_fork_fails(void);
 void fault_on_job(void);
 /* Before evaluating root; true when the fault produced the result itself (alloc-forever). */
 bool fault_on_eval(const struct pnode *nodes, uint32_t n_nodes, struct ref root, struct msg_result *res);
@@ -51,6 +54,7 @@ bool fault_on_write(int fd, const uint8_t *payload, uint32_t len);
 static inline void faults_init(int slot) { (void)slot; }
 static inline void fault_at_start(void) {}
 static inline void fault_after_watchdog(pid_t watchdog) { (void)watchdog; }
+static inline bool fault_watchdog_fork_fails(void) { return false; }
 static inline void fault_on_job(void) {}
 static inline bool fault_on_eval(const struct pnode *nodes, uint32_t n_nodes, struct ref root, struct msg_result *res)
 {

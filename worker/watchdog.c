@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "log.h"
 #include "watchdog.h"
 
@@ -167,7 +168,7 @@ static BF_NORETURN void watchdog_run(pid_t worker, int in_fd, int out_fd)
 static int watchdog_fork(void)
 {
     pid_t worker = getpid();
-    pid_t pid = fork();
+    pid_t pid = fault_watchdog_fork_fails() ? (errno = EAGAIN, -1) : fork();
     if (pid < 0) return log_fail(-errno, "watchdog: fork() failed: %s", strerror(errno));
     if (pid == 0) watchdog_run(worker, wd_in_fd, wd_out_fd);
     wd_pid = pid;
