@@ -165,6 +165,14 @@ val tuple_pair(val a, val b)
     return tuple_pair_alloc(a, b);
 }
 
+bool tuple_interned(const struct vtuple *t)
+{
+    uintptr_t p = (uintptr_t)t;
+    return pair_pool != NULL &&
+           (p - (uintptr_t)pair_pool < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE ||
+            p - (uintptr_t)cell_pool < (uintptr_t)CELL_COLOURS * CELL_SPAN * CELL_SPAN * PAIR_STRIDE);
+}
+
 val tuple_ints_slow(int64_t a, int64_t b)
 {
     if (pair_interned(a, b))

@@ -144,6 +144,7 @@ static inline size_t dsl_pool_slot(uint64_t i, uint64_t j, uint64_t span)
                     (i % DSL_POOL_TILE) * DSL_POOL_TILE + j % DSL_POOL_TILE);
 }
 val tuple_ints_slow(int64_t a, int64_t b);
+bool tuple_interned(const struct vtuple *t); /* one of the interned pairs and cells (no arena's) */
 static inline val tuple_ints(int64_t a, int64_t b)
 {
     uint64_t i = (uint64_t)a - (uint64_t)DSL_PAIR_LO, j = (uint64_t)b - (uint64_t)DSL_PAIR_LO;
