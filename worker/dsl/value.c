@@ -65,19 +65,20 @@ struct vtuple *tuple_new(uint32_t len)
  *
  * The two pools (12 MB and 31 MB of address space) are mapped once, untouched, and each tuple is
  * written the first time it is asked for (len 0 marks one not written yet: mapped memory starts
- * zeroed), so a process only holds the pages of the coordinates it used. They are laid out in
- * tiles of 16 x 16 (dsl_pool_slot), so that the coordinates of one grid lie together: with rows
- * of 512 pairs, 24 KiB apart, the rows of a grid all fell on the same L1 sets and solve_d22278a0,
- * which makes pairs in its innermost loop, took 1.7-2.6 s on 890034e9 instead of 1.2-1.9 s. */
+ * zeroed), so a process only holds the pages of the coordinates it used. Each row of a pool has
+ * one slot of padding (dsl_pool_slot): with rows of exactly 512 pairs, 24 KiB apart, the rows of
+ * a grid all fell on the same L1 sets, and solve_d22278a0, which makes pairs in its innermost
+ * loop, took 1.7-2.6 s on 890034e9 instead of 1.2-1.9 s. (16 x 16 tiles did as well, at 1.3%
+ * more instructions in all on a 3-task cross sample.) */
 #define PAIR_LO DSL_PAIR_LO
 #define PAIR_SPAN DSL_PAIR_SPAN
 #define CELL_LO (-64)
 #define CELL_SPAN 256
 #define CELL_COLOURS 10
 #define PAIR_STRIDE DSL_PAIR_STRIDE
-unsigned char *dsl_pair_pool;     /* PAIR_SPAN * PAIR_SPAN pairs, by dsl_pool_slot */
+unsigned char *dsl_pair_pool;     /* PAIR_SPAN x PAIR_SPAN pairs, by dsl_pool_slot */
 #define pair_pool dsl_pair_pool
-static unsigned char *cell_pool;  /* CELL_COLOURS blocks of CELL_SPAN * CELL_SPAN cells, by dsl_pool_slot */
+static unsigned char *cell_pool;  /* CELL_COLOURS blocks of CELL_SPAN x CELL_SPAN cells, by dsl_pool_slot */
 
 static void *static_alloc(size_t n);
 static int64_t tuple_hash(struct vtuple *t);
@@ -100,8 +101,8 @@ static unsigned char *pool_map(size_t n)
 
 __attribute__((noinline)) static void intern_init(void)
 {
-    pair_pool = pool_map((size_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE);
-    cell_pool = pool_map((size_t)CELL_COLOURS * CELL_SPAN * CELL_SPAN * PAIR_STRIDE);
+    pair_pool = pool_map(DSL_POOL_SLOTS(PAIR_SPAN) * PAIR_STRIDE);
+    cell_pool = pool_map(CELL_COLOURS * DSL_POOL_SLOTS(CELL_SPAN) * PAIR_STRIDE);
 }
 
 /* Writes the interned tuple t = (a, b) the first time it is asked for. */
@@ -134,7 +135,7 @@ static inline struct vtuple *cell_get(int64_t c, struct vtuple *p)
     uint64_t i = (uint64_t)p->item[0].u.i - (uint64_t)CELL_LO, j = (uint64_t)p->item[1].u.i - (uint64_t)CELL_LO;
     if (i >= CELL_SPAN || j >= CELL_SPAN)
         return NULL;
-    struct vtuple *t = pool_at(cell_pool, (size_t)c * CELL_SPAN * CELL_SPAN + dsl_pool_slot(i, j, CELL_SPAN));
+    struct vtuple *t = pool_at(cell_pool, (size_t)c * DSL_POOL_SLOTS(CELL_SPAN) + dsl_pool_slot(i, j, CELL_SPAN));
     return BF_LIKELY(t->len != 0) ? t : intern_write(t, v_int(c), v_tuple(p));
 }
 
@@ -155,7 +156,7 @@ val tuple_pair(val a, val b)
         } else if (b.kind == V_TUPLE && (uint64_t)a.u.i < CELL_COLOURS && pair_pool != NULL) {
             /* (c, p) with p an interned pair: an interned cell when p is in the cell pool's range */
             struct vtuple *p = b.u.t;
-            if ((uintptr_t)p - (uintptr_t)pair_pool < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE) {
+            if ((uintptr_t)p - (uintptr_t)pair_pool < DSL_POOL_SLOTS(PAIR_SPAN) * PAIR_STRIDE) {
                 struct vtuple *cell = cell_get(a.u.i, p);
                 if (cell != NULL)
                     return v_tuple(cell);
@@ -169,8 +170,8 @@ bool tuple_interned(const struct vtuple *t)
 {
     uintptr_t p = (uintptr_t)t;
     return pair_pool != NULL &&
-           (p - (uintptr_t)pair_pool < (uintptr_t)PAIR_SPAN * PAIR_SPAN * PAIR_STRIDE ||
-            p - (uintptr_t)cell_pool < (uintptr_t)CELL_COLOURS * CELL_SPAN * CELL_SPAN * PAIR_STRIDE);
+           (p - (uintptr_t)pair_pool < DSL_POOL_SLOTS(PAIR_SPAN) * PAIR_STRIDE ||
+            p - (uintptr_t)cell_pool < CELL_COLOURS * DSL_POOL_SLOTS(CELL_SPAN) * PAIR_STRIDE);
 }
 
 val tuple_ints_slow(int64_t a, int64_t b)

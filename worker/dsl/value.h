@@ -135,14 +135,14 @@ val tuple_pair(val a, val b);                  /* (a, b) */
 #define DSL_PAIR_LO (-64)
 #define DSL_PAIR_SPAN 512
 #define DSL_PAIR_STRIDE (sizeof(struct vtuple) + 2 * sizeof(val))
-#define DSL_POOL_TILE 16 /* pools are laid out in 16 x 16 tiles (value.c) */
 extern unsigned char *dsl_pair_pool; /* NULL until the first pair is made */
-/* The slot of (i, j), both in [0, span), in a pool of span x span tuples laid out in tiles. */
+/* The slot of (i, j), both in [0, span), in a pool of span rows of span + 1 tuples: row-major,
+ * with one slot of padding per row so that rows do not fall on the same cache sets (value.c). */
 static inline size_t dsl_pool_slot(uint64_t i, uint64_t j, uint64_t span)
 {
-    return (size_t)(((i / DSL_POOL_TILE) * (span / DSL_POOL_TILE) + j / DSL_POOL_TILE) * DSL_POOL_TILE * DSL_POOL_TILE +
-                    (i % DSL_POOL_TILE) * DSL_POOL_TILE + j % DSL_POOL_TILE);
+    return (size_t)(i * (span + 1) + j);
 }
+#define DSL_POOL_SLOTS(span) ((size_t)(span) * ((size_t)(span) + 1))
 val tuple_ints_slow(int64_t a, int64_t b);
 bool tuple_interned(const struct vtuple *t); /* one of the interned pairs and cells (no arena's) */
 static inline val tuple_ints(int64_t a, int64_t b)
