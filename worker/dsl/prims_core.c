@@ -529,13 +529,14 @@ val prim_merge(const val *a)
         if (out.to_set && c.kind == V_SET) {
             /* perf: the same adds in the same (slot) order, with the hashes the inner set
              * already stores (an entry's hash is hash(key)), so keys are not dereferenced */
-            const struct vset *in = c.u.s;
-            for (int64_t k = 0; k <= in->mask; k++) {
-                const struct set_entry *e = &in->table[k];
-                if (e->key.kind == V_EMPTY_SLOT || e->key.kind == V_DUMMY_SLOT)
-                    continue;
-                tick_every(++steps);
-                set_add_hashed(out.s, e->key, e->hash);
+            struct set_entry buf[SET_CHUNK];
+            for (int64_t pos = 0, n; set_chunk(c.u.s, &pos, buf, &n);) {
+                for (int64_t k = 0; k < n; k++)
+                    set_add_hashed(out.s, buf[k].key, buf[k].hash);
+                if ((steps += (uint64_t)n) >= TICK_EVERY) {
+                    steps = 0;
+                    DSL_TICK();
+                }
             }
             continue;
         }
@@ -674,14 +675,11 @@ static void sfilter_body(void *ctx)
     collector_init_like(&out, job->container, (uint64_t)val_len(job->container));
     if (out.to_set) {
         /* perf: slot order as set iteration, adding with the hash the entry stores */
-        const struct vset *in = job->container.u.s;
-        for (int64_t k = 0; k <= in->mask; k++) {
-            const struct set_entry *e = &in->table[k];
-            if (e->key.kind == V_EMPTY_SLOT || e->key.kind == V_DUMMY_SLOT)
-                continue;
-            if (fn_test1(job->function, e->key))
-                set_add_hashed(out.s, e->key, e->hash);
-        }
+        struct set_entry buf[SET_CHUNK];
+        for (int64_t pos = 0, n; set_chunk(job->container.u.s, &pos, buf, &n);)
+            for (int64_t k = 0; k < n; k++)
+                if (fn_test1(job->function, buf[k].key))
+                    set_add_hashed(out.s, buf[k].key, buf[k].hash);
         job->result = collector_finish(&out);
         return;
     }

@@ -47,9 +47,10 @@ static const val *iter_items(val c, int64_t *n)
     if (c.kind == V_SET) {
         val *out = alloc_vals(c.u.s->used);
         int64_t k = 0;
-        val item;
-        for (int64_t pos = 0; set_next(c.u.s, &pos, &item);)
-            out[k++] = item;
+        struct set_entry buf[SET_CHUNK];
+        for (int64_t pos = 0, m; set_chunk(c.u.s, &pos, buf, &m);)
+            for (int64_t i = 0; i < m; i++)
+                out[k++] = buf[i].key;
         *n = k;
         return out;
     }
@@ -912,10 +913,16 @@ static void pset_resize(struct pset *s, int64_t minused)
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    for (int64_t k = 0; k < oldsize; k++) {
-        if (pslot_active(&old[k]))
-            pset_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
-        if ((k & 4095) == 4095)
+    struct pentry buf[SET_CHUNK]; /* the active entries of a chunk, gathered without a branch (set_chunk) */
+    for (int64_t start = 0; start < oldsize; start += SET_CHUNK) {
+        int64_t end = oldsize - start > SET_CHUNK ? start + SET_CHUNK : oldsize, n = 0;
+        for (int64_t k = start; k < end; k++) {
+            buf[n] = old[k];
+            n += pslot_active(&old[k]);
+        }
+        for (int64_t k = 0; k < n; k++)
+            pset_insert_clean(table, (uint64_t)s->mask, buf[k].key, buf[k].hash);
+        if ((end & 4095) == 0)
             DSL_TICK(); /* a table of millions: resizing it takes longer than the 10 ms allowed */
     }
 }

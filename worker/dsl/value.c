@@ -303,11 +303,11 @@ static bool set_is_subset(const struct vset *a, const struct vset *b)
 {
     if (a->used > b->used)
         return false;
-    for (int64_t k = 0; k <= a->mask; k++) {
-        const struct set_entry *e = &a->table[k];
-        if (e->key.kind < V_EMPTY_SLOT && set_lookkey(b, e->key, e->hash) == NULL)
-            return false;
-    }
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t pos = 0, n; set_chunk(a, &pos, buf, &n);)
+        for (int64_t k = 0; k < n; k++)
+            if (set_lookkey(b, buf[k].key, buf[k].hash) == NULL)
+                return false;
     return true;
 }
 
@@ -821,12 +821,13 @@ __attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t m
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    for (int64_t start = 0; start < oldsize; start += SET_TICK_SLOTS / 16) {
-        int64_t end = oldsize - start > SET_TICK_SLOTS / 16 ? start + SET_TICK_SLOTS / 16 : oldsize;
-        for (int64_t k = start; k < end; k++)
-            if (slot_active(&old[k]))
-                set_insert_clean(table, (uint64_t)s->mask, old[k].key, old[k].hash);
-        if (end < oldsize)
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t start = 0; start < oldsize; start += SET_CHUNK) {
+        int64_t end = oldsize - start > SET_CHUNK ? start + SET_CHUNK : oldsize;
+        int64_t n = set_gather(old, start, end, buf);
+        for (int64_t k = 0; k < n; k++)
+            set_insert_clean(table, (uint64_t)s->mask, buf[k].key, buf[k].hash);
+        if (end < oldsize && (end & (SET_TICK_SLOTS / 16 - 1)) == 0)
             DSL_TICK(); /* tables of millions take longer than the 10 ms a timeout allows */
     }
     if (old != small_copy)
@@ -990,15 +991,19 @@ static void patch_scan(const struct vset *s, struct patch_info *pi)
         return;
     val ij = form == PF_OBJECT ? item.u.t->item[1] : item;
     int64_t imin = ij.u.t->item[0].u.i, jmin = ij.u.t->item[1].u.i, imax = imin, jmax = jmin;
-    while (set_next(s, &pos, &item)) {
-        if (form == PF_OBJECT ? !plain_cell(item) : !plain_index(item))
-            return;
-        ij = form == PF_OBJECT ? item.u.t->item[1] : item;
-        int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i;
-        imin = i < imin ? i : imin;
-        imax = i > imax ? i : imax;
-        jmin = j < jmin ? j : jmin;
-        jmax = j > jmax ? j : jmax;
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t n; set_chunk(s, &pos, buf, &n);) {
+        for (int64_t k = 0; k < n; k++) {
+            item = buf[k].key;
+            if (form == PF_OBJECT ? !plain_cell(item) : !plain_index(item))
+                return;
+            ij = form == PF_OBJECT ? item.u.t->item[1] : item;
+            int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i;
+            imin = i < imin ? i : imin;
+            imax = i > imax ? i : imax;
+            jmin = j < jmin ? j : jmin;
+            jmax = j > jmax ? j : jmax;
+        }
     }
     pi->imin = imin;
     pi->imax = imax;
@@ -1034,20 +1039,17 @@ static void set_merge(struct vset *s, const struct vset *other)
         s->used = other->used;
         return;
     }
+    struct set_entry buf[SET_CHUNK];
     if (s->fill == 0) {
         s->fill = s->used = other->used;
-        for (int64_t i = 0; i <= other->mask; i++) {
-            const struct set_entry *e = &other->table[i];
-            if (slot_active(e))
-                set_insert_clean(s->table, (uint64_t)s->mask, e->key, e->hash);
-        }
+        for (int64_t pos = 0, n; set_chunk(other, &pos, buf, &n);)
+            for (int64_t i = 0; i < n; i++)
+                set_insert_clean(s->table, (uint64_t)s->mask, buf[i].key, buf[i].hash);
         return;
     }
-    for (int64_t i = 0; i <= other->mask; i++) {
-        const struct set_entry *e = &other->table[i];
-        if (slot_active(e))
-            set_add_entry(s, e->key, e->hash);
-    }
+    for (int64_t pos = 0, n; set_chunk(other, &pos, buf, &n);)
+        for (int64_t i = 0; i < n; i++)
+            set_add_entry(s, buf[i].key, buf[i].hash);
 }
 
 void set_update(struct vset *s, val other)
@@ -1092,11 +1094,11 @@ struct vset *set_and(const struct vset *a, val b)
             so = other;
             other = t;
         }
-        for (int64_t i = 0; i <= other->mask; i++) {
-            const struct set_entry *e = &other->table[i];
-            if (slot_active(e) && set_lookkey(so, e->key, e->hash) != NULL)
-                set_add_hashed(r, e->key, e->hash);
-        }
+        struct set_entry buf[SET_CHUNK];
+        for (int64_t pos = 0, n; set_chunk(other, &pos, buf, &n);)
+            for (int64_t i = 0; i < n; i++)
+                if (set_lookkey(so, buf[i].key, buf[i].hash) != NULL)
+                    set_add_hashed(r, buf[i].key, buf[i].hash);
         return r;
     }
     struct val_iter it;
@@ -1115,12 +1117,10 @@ static struct vset *set_copy_and_difference(const struct vset *a, val b)
 {
     struct vset *r = set_copy(a);
     if (b.kind == V_SET) {
-        const struct vset *o = b.u.s;
-        for (int64_t i = 0; i <= o->mask; i++) {
-            const struct set_entry *e = &o->table[i];
-            if (slot_active(e))
-                set_discard_hashed(r, e->key, e->hash);
-        }
+        struct set_entry buf[SET_CHUNK];
+        for (int64_t pos = 0, n; set_chunk(b.u.s, &pos, buf, &n);)
+            for (int64_t i = 0; i < n; i++)
+                set_discard_hashed(r, buf[i].key, buf[i].hash);
     } else {
         struct val_iter it;
         val item;
@@ -1139,12 +1139,11 @@ struct vset *set_sub(const struct vset *a, val b)
     if (b.kind != V_SET || (a->used >> 2) > b.u.s->used)
         return set_copy_and_difference(a, b);
     struct vset *r = set_new();
-    const struct vset *o = b.u.s;
-    for (int64_t i = 0; i <= a->mask; i++) {
-        const struct set_entry *e = &a->table[i];
-        if (slot_active(e) && set_lookkey(o, e->key, e->hash) == NULL)
-            set_add_hashed(r, e->key, e->hash);
-    }
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t pos = 0, n; set_chunk(a, &pos, buf, &n);)
+        for (int64_t i = 0; i < n; i++)
+            if (set_lookkey(b.u.s, buf[i].key, buf[i].hash) == NULL)
+                set_add_hashed(r, buf[i].key, buf[i].hash);
     return r;
 }
 

@@ -187,6 +187,32 @@ static inline int64_t set_len(val v) { return v.u.s->used; }
 const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch);
 /* Iteration in slot order: for (int64_t pos = 0; set_next(s, &pos, &item);) ... */
 bool set_next(const struct vset *s, int64_t *pos, val *item);
+/* The same a chunk of SET_CHUNK slots at a time, their active entries gathered into buf without a
+ * branch per slot (perf: about half the slots of a table are active, at random, so a branch on it
+ * is mispredicted every other slot). For a set that does not change while it is iterated:
+ *   struct set_entry buf[SET_CHUNK];
+ *   for (int64_t pos = 0, n; set_chunk(s, &pos, buf, &n);) for (int64_t i = 0; i < n; i++) ... */
+#define SET_CHUNK 64
+/* The active entries of table[from, to) into buf (room for to - from), in slot order; how many. */
+static inline int64_t set_gather(const struct set_entry *table, int64_t from, int64_t to, struct set_entry *buf)
+{
+    int64_t k = 0;
+    for (int64_t i = from; i < to; i++) {
+        buf[k] = table[i];
+        k += table[i].key.kind < V_EMPTY_SLOT;
+    }
+    return k;
+}
+static inline bool set_chunk(const struct vset *s, int64_t *pos, struct set_entry *buf, int64_t *n)
+{
+    int64_t from = *pos, size = s->mask + 1;
+    if (from >= size)
+        return false;
+    int64_t to = size - from > SET_CHUNK ? from + SET_CHUNK : size;
+    *n = set_gather(s->table, from, to, buf);
+    *pos = to;
+    return true;
+}
 
 /* ---- generic operations (Python semantics) ---- */
 int64_t val_hash(val v);                   /* hash(v) */
