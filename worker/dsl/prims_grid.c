@@ -872,6 +872,18 @@ static struct pset *pset_new(void)
 
 static inline bool pslot_active(const struct pentry *e) { return e->key >= 0; }
 
+/* The active entries of table[from, to) into buf (room for to - from), in slot order, without a
+ * branch per slot (as set_gather); how many. */
+static inline int64_t pset_gather(const struct pentry *table, int64_t from, int64_t to, struct pentry *buf)
+{
+    int64_t n = 0;
+    for (int64_t k = from; k < to; k++) {
+        buf[n] = table[k];
+        n += pslot_active(&table[k]);
+    }
+    return n;
+}
+
 /* set_insert_clean */
 static void pset_insert_clean(struct pentry *table, uint64_t mask, int64_t key, int64_t hash)
 {
@@ -913,13 +925,10 @@ static void pset_resize(struct pset *s, int64_t minused)
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    struct pentry buf[SET_CHUNK]; /* the active entries of a chunk, gathered without a branch (set_chunk) */
+    struct pentry buf[SET_CHUNK];
     for (int64_t start = 0; start < oldsize; start += SET_CHUNK) {
-        int64_t end = oldsize - start > SET_CHUNK ? start + SET_CHUNK : oldsize, n = 0;
-        for (int64_t k = start; k < end; k++) {
-            buf[n] = old[k];
-            n += pslot_active(&old[k]);
-        }
+        int64_t end = oldsize - start > SET_CHUNK ? start + SET_CHUNK : oldsize;
+        int64_t n = pset_gather(old, start, end, buf);
         for (int64_t k = 0; k < n; k++)
             pset_insert_clean(table, (uint64_t)s->mask, buf[k].key, buf[k].hash);
         if ((end & 4095) == 0)
@@ -1206,10 +1215,13 @@ static struct pset *minus_occupied(const struct objects_run *r, const struct pse
         return c;
     }
     struct pset *c = pset_new();
-    for (int64_t k = 0; k <= a->mask; k++) {
-        const struct pentry *e = &a->table[k];
-        if (pslot_active(e) && !r->occupied[e->key])
-            pset_add(c, e->key, e->hash);
+    struct pentry buf[SET_CHUNK];
+    for (int64_t start = 0; start <= a->mask; start += SET_CHUNK) {
+        int64_t end = a->mask + 1 - start > SET_CHUNK ? start + SET_CHUNK : a->mask + 1;
+        int64_t n = pset_gather(a->table, start, end, buf);
+        for (int64_t k = 0; k < n; k++)
+            if (!r->occupied[buf[k].key])
+                pset_add(c, buf[k].key, buf[k].hash);
     }
     return c;
 }
@@ -1224,22 +1236,25 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
     struct tiny near;
     while (cands->used > 0) {
         struct pset *neighbourhood = pset_new();
-        for (int64_t k = 0; k <= cands->mask; k++) {
-            int64_t key = cands->table[k].key;
-            if (key < 0)
-                continue;
-            val v = grid_cell(r, key);
-            bool joins = r->univalued ? eq_fast(colour, v) : !eq_fast(v, r->bg);
-            if (!joins)
-                continue;
-            set_add(obj, tuple_pair(v, pos_tuple(r, key)));
-            if (!r->occupied[key]) {
-                r->occupied[key] = 1;
-                r->occupied_count++;
+        struct pentry buf[SET_CHUNK]; /* cands' active entries, a chunk at a time */
+        for (int64_t from = 0; from <= cands->mask; from += SET_CHUNK) {
+            int64_t to = cands->mask + 1 - from > SET_CHUNK ? from + SET_CHUNK : cands->mask + 1;
+            int64_t n = pset_gather(cands->table, from, to, buf);
+            for (int64_t k = 0; k < n; k++) {
+                int64_t key = buf[k].key;
+                val v = grid_cell(r, key);
+                bool joins = r->univalued ? eq_fast(colour, v) : !eq_fast(v, r->bg);
+                if (!joins)
+                    continue;
+                set_add(obj, tuple_pair(v, pos_tuple(r, key)));
+                if (!r->occupied[key]) {
+                    r->occupied[key] = 1;
+                    r->occupied_count++;
+                }
+                neighbourhood_of(r, key, &near);
+                pset_merge_tiny(neighbourhood, &near);
+                DSL_TICK();
             }
-            neighbourhood_of(r, key, &near);
-            pset_merge_tiny(neighbourhood, &near);
-            DSL_TICK();
         }
         cands = minus_occupied(r, neighbourhood);
     }
