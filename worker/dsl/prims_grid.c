@@ -872,16 +872,25 @@ static struct pset *pset_new(void)
 
 static inline bool pslot_active(const struct pentry *e) { return e->key >= 0; }
 
-/* The active entries of table[from, to) into buf (room for to - from), in slot order, without a
- * branch per slot (as set_gather); how many. */
-static inline int64_t pset_gather(const struct pentry *table, int64_t from, int64_t to, struct pentry *buf)
+/* set_gather and set_chunk (value.h) for these tables: the active entries among the next
+ * SET_CHUNK slots, without a branch per slot. */
+static inline int64_t pset_gather(const struct pentry *table, int64_t size, int64_t *pos, struct pentry *buf)
 {
-    int64_t n = 0;
+    int64_t from = *pos, to = size - from > SET_CHUNK ? from + SET_CHUNK : size, n = 0;
     for (int64_t k = from; k < to; k++) {
         buf[n] = table[k];
         n += pslot_active(&table[k]);
     }
+    *pos = to;
     return n;
+}
+
+static inline bool pset_chunk(const struct pset *s, int64_t *pos, struct pentry *buf, int64_t *n)
+{
+    if (*pos > s->mask)
+        return false;
+    *n = pset_gather(s->table, s->mask + 1, pos, buf);
+    return true;
 }
 
 /* set_insert_clean */
@@ -926,12 +935,11 @@ static void pset_resize(struct pset *s, int64_t minused)
     s->mask = newsize - 1;
     s->fill = s->used;
     struct pentry buf[SET_CHUNK];
-    for (int64_t start = 0; start < oldsize; start += SET_CHUNK) {
-        int64_t end = oldsize - start > SET_CHUNK ? start + SET_CHUNK : oldsize;
-        int64_t n = pset_gather(old, start, end, buf);
+    for (int64_t pos = 0; pos < oldsize;) {
+        int64_t n = pset_gather(old, oldsize, &pos, buf);
         for (int64_t k = 0; k < n; k++)
             pset_insert_clean(table, (uint64_t)s->mask, buf[k].key, buf[k].hash);
-        if ((end & 4095) == 0)
+        if ((pos & 4095) == 0)
             DSL_TICK(); /* a table of millions: resizing it takes longer than the 10 ms allowed */
     }
 }
@@ -1216,13 +1224,10 @@ static struct pset *minus_occupied(const struct objects_run *r, const struct pse
     }
     struct pset *c = pset_new();
     struct pentry buf[SET_CHUNK];
-    for (int64_t start = 0; start <= a->mask; start += SET_CHUNK) {
-        int64_t end = a->mask + 1 - start > SET_CHUNK ? start + SET_CHUNK : a->mask + 1;
-        int64_t n = pset_gather(a->table, start, end, buf);
+    for (int64_t pos = 0, n; pset_chunk(a, &pos, buf, &n);)
         for (int64_t k = 0; k < n; k++)
             if (!r->occupied[buf[k].key])
                 pset_add(c, buf[k].key, buf[k].hash);
-    }
     return c;
 }
 
@@ -1236,10 +1241,8 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
     struct tiny near;
     while (cands->used > 0) {
         struct pset *neighbourhood = pset_new();
-        struct pentry buf[SET_CHUNK]; /* cands' active entries, a chunk at a time */
-        for (int64_t from = 0; from <= cands->mask; from += SET_CHUNK) {
-            int64_t to = cands->mask + 1 - from > SET_CHUNK ? from + SET_CHUNK : cands->mask + 1;
-            int64_t n = pset_gather(cands->table, from, to, buf);
+        struct pentry buf[SET_CHUNK];
+        for (int64_t pos = 0, n; pset_chunk(cands, &pos, buf, &n);) {
             for (int64_t k = 0; k < n; k++) {
                 int64_t key = buf[k].key;
                 val v = grid_cell(r, key);

@@ -822,12 +822,11 @@ __attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t m
     s->mask = newsize - 1;
     s->fill = s->used;
     struct set_entry buf[SET_CHUNK];
-    for (int64_t start = 0; start < oldsize; start += SET_CHUNK) {
-        int64_t end = oldsize - start > SET_CHUNK ? start + SET_CHUNK : oldsize;
-        int64_t n = set_gather(old, start, end, buf);
+    for (int64_t pos = 0; pos < oldsize;) {
+        int64_t n = set_gather(old, oldsize, &pos, buf);
         for (int64_t k = 0; k < n; k++)
             set_insert_clean(table, (uint64_t)s->mask, buf[k].key, buf[k].hash);
-        if (end < oldsize && (end & (SET_TICK_SLOTS / 16 - 1)) == 0)
+        if (pos < oldsize && (pos & (SET_TICK_SLOTS / 16 - 1)) == 0)
             DSL_TICK(); /* tables of millions take longer than the 10 ms a timeout allows */
     }
     if (old != small_copy)

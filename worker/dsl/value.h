@@ -193,24 +193,23 @@ bool set_next(const struct vset *s, int64_t *pos, val *item);
  *   struct set_entry buf[SET_CHUNK];
  *   for (int64_t pos = 0, n; set_chunk(s, &pos, buf, &n);) for (int64_t i = 0; i < n; i++) ... */
 #define SET_CHUNK 64
-/* The active entries of table[from, to) into buf (room for to - from), in slot order; how many. */
-static inline int64_t set_gather(const struct set_entry *table, int64_t from, int64_t to, struct set_entry *buf)
+/* The active entries among table[*pos, size), at most SET_CHUNK slots, into buf in slot order;
+ * moves *pos past those slots and returns how many were active. */
+static inline int64_t set_gather(const struct set_entry *table, int64_t size, int64_t *pos, struct set_entry *buf)
 {
-    int64_t k = 0;
+    int64_t from = *pos, to = size - from > SET_CHUNK ? from + SET_CHUNK : size, k = 0;
     for (int64_t i = from; i < to; i++) {
         buf[k] = table[i];
         k += table[i].key.kind < V_EMPTY_SLOT;
     }
+    *pos = to;
     return k;
 }
 static inline bool set_chunk(const struct vset *s, int64_t *pos, struct set_entry *buf, int64_t *n)
 {
-    int64_t from = *pos, size = s->mask + 1;
-    if (from >= size)
+    if (*pos > s->mask)
         return false;
-    int64_t to = size - from > SET_CHUNK ? from + SET_CHUNK : size;
-    *n = set_gather(s->table, from, to, buf);
-    *pos = to;
+    *n = set_gather(s->table, s->mask + 1, pos, buf);
     return true;
 }
 
