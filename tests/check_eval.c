@@ -223,6 +223,89 @@ START_TEST(test_leaf_root)
 }
 END_TEST
 
+/* valmin/valmax of remove(x, S) (dsl.h, dsl_extreme_of_removal): the programs of
+ * tests/fixtures/removal run on its task's inputs must give what CPython gave (removal.dump, every
+ * value in full), each also through the DAG; the ones with int keys must have been answered from
+ * the best two keys of S, the others (bool and tuple keys) never. */
+#define REMOVAL_DIR BF_SOURCE_DIR "/tests/fixtures/removal"
+
+static char *removal_expected(FILE *dump, const char *sample, const char *program)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    rewind(dump);
+    while (getline(&line, &cap, dump) > 0) {
+        char *task = strtok(line, "\t"), *s = strtok(NULL, "\t"), *p = strtok(NULL, "\t"), *out = strtok(NULL, "\n");
+        if (task && s && p && out && strcmp(s, sample) == 0 && strcmp(p, program) == 0) {
+            memmove(line, out, strlen(out) + 1);
+            return line;
+        }
+    }
+    free(line);
+    ck_abort_msg("removal.dump: no line for %s %s", sample, program);
+    return NULL;
+}
+
+START_TEST(test_extreme_of_removal)
+{
+    struct task t;
+    char err[256];
+    ck_assert_msg(task_load_file(REMOVAL_DIR "/removal.json", &t, err, sizeof err) == 0, "%s", err);
+    struct eval_inputs in;
+    eval_inputs_make(&in, t.samples, t.n_demo, t.n_demo + t.n_test);
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse_file(&pf, REMOVAL_DIR "/removal.py", stderr), 5);
+    FILE *dump = fopen(REMOVAL_DIR "/removal.dump", "r");
+    ck_assert_ptr_nonnull(dump);
+    struct dag d = DAG_INIT;
+    for (size_t i = 0; i < pf.n; i++) {
+        const struct program *p = &pf.progs[i];
+        ck_assert_msg(program_check(&pf.progs[i]), "%s", p->why);
+        bool int_keys = strstr(p->name, "bool") == NULL && strstr(p->name, "tuple") == NULL;
+        struct ref root = dag_add(&d, p);
+        uint64_t hits0 = dsl_rt.extreme_hits;
+        for (uint32_t k = 0; k < in.n; k++) {
+            char sample[32], program[96];
+            snprintf(sample, sizeof sample, "train/%u", k);
+            snprintf(program, sizeof program, "removal:%s", p->name);
+            char *expect = removal_expected(dump, sample, program);
+            struct eval_result r;
+            for (int via_dag = 0; via_dag < 2; via_dag++) {
+                if (via_dag) {
+                    eval_sample_begin(st, d.nodes, d.n, &in, k, 0);
+                    eval_candidate(st, root, 5000, &r);
+                } else {
+                    eval_program(p, in.input[k], in.S, v_none(), 5000, 0, &r);
+                }
+                struct strbuf got = { 0 };
+                if (r.outcome == DSL_ERROR)
+                    sb_printf(&got, "!%.*s", (int)strcspn(r.msg, ":"), r.msg);
+                else if (r.outcome == DSL_OK)
+                    val_repr(r.value, &got);
+                else
+                    sb_printf(&got, "<%s>", r.msg);
+                ck_assert_msg(strcmp(got.p, expect) == 0, "%s on %s%s:\n  expected %.300s\n  got      %.300s", p->name,
+                              sample, via_dag ? " (DAG)" : "", expect, got.p);
+                sb_release(&got);
+                if (via_dag)
+                    eval_sample_end(st);
+            }
+            free(expect);
+        }
+        if (int_keys)
+            ck_assert_msg(dsl_rt.extreme_hits > hits0 + 100, "%s: %llu answers from the best two", p->name,
+                          (unsigned long long)(dsl_rt.extreme_hits - hits0));
+        else
+            ck_assert_msg(dsl_rt.extreme_hits == hits0, "%s: answered from the best two", p->name);
+    }
+    fclose(dump);
+    dag_release(&d);
+    program_file_release(&pf);
+    eval_inputs_release(&in);
+    task_release(&t);
+}
+END_TEST
+
 /* ---- eval_program ---- */
 
 static const char program_text[] =
@@ -690,6 +773,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_dead_temporaries);
     tcase_add_test(tc, test_scratch_regions);
     tcase_add_test(tc, test_mapply_moved);
+    tcase_add_test(tc, test_extreme_of_removal);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -573,6 +573,9 @@ val prim_minimum(const val *a)
 /* compfunc(max(container, key=compfunc, default=0)) */
 val prim_valmax(const val *a)
 {
+    val extreme;
+    if (dsl_extreme_of_removal(a[0], a[1], true, &extreme))
+        return extreme;
     val best = is_empty_container(a[0]) ? v_int(0) : py_max(a[0], a[1]);
     return fn_call1(a[1], best);
 }
@@ -580,6 +583,9 @@ val prim_valmax(const val *a)
 /* compfunc(min(container, key=compfunc, default=0)) */
 val prim_valmin(const val *a)
 {
+    val extreme;
+    if (dsl_extreme_of_removal(a[0], a[1], false, &extreme))
+        return extreme;
     val best = is_empty_container(a[0]) ? v_int(0) : py_min(a[0], a[1]);
     return fn_call1(a[1], best);
 }
@@ -788,6 +794,12 @@ val prim_remove(const val *a)
         tick_every(i);
         if (!val_eq(item, value))
             collector_push(&out, item);
+    }
+    if (out.to_set) {
+        struct set_minus *minus = dsl_alloc(sizeof(*minus));
+        minus->base = container.u.s;
+        minus->removed = value;
+        out.s->minus = minus;
     }
     return collector_finish(&out);
 }

@@ -142,9 +142,12 @@ static struct arena_block *block_new(size_t n, size_t arena_bytes)
     return b;
 }
 
+static void extremes_forget(void);
+
 void dsl_arena_free(struct dsl_arena *a)
 {
     dsl_arena_generation++;
+    extremes_forget();
     if (a == NULL)
         return;
     if (current_arena == a)
@@ -160,6 +163,7 @@ void dsl_arena_free(struct dsl_arena *a)
 void dsl_arena_reset(struct dsl_arena *a)
 {
     dsl_arena_generation++;
+    extremes_forget();
     arena_free_blocks(a->moved);
     a->moved = NULL;
     size_t kept = 0;
@@ -637,6 +641,7 @@ static val evacuee_copy(const struct arena_mark *m, val v, unsigned char **bump)
     const struct vset *s = v.u.s;
     struct vset *c = bump_take(bump, sizeof(struct vset));
     memcpy(c, s, sizeof(struct vset));
+    c->minus = NULL; /* its base may be in what is handed back */
     if (s->table == s->smalltable) {
         c->table = c->smalltable;
     } else if (arena_since(m, s->table)) {
@@ -784,6 +789,7 @@ struct memo_entry {
 
 void dsl_memo_line_begin(void)
 {
+    extremes_forget();
     memo.table = NULL;
     memo.mask = memo.used = 0;
     memo.gen++;
@@ -1063,6 +1069,237 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
     if (scratch.open != 0 && memo_entry_fresh(e, argc))
         scratch.pins++;
     return r;
+}
+
+/* ---------------------------------------------------------------- valmin/valmax of remove(x, S) (dsl.h) */
+
+/* The shape of a function: a primitive or a line's value by its id (unique in an evaluation), any
+ * other closure by its kind, arity and parts, bound values by value (ints, None, tuples of them;
+ * a set makes the shape unknown). Two functions of the same shape compute the same function: the
+ * DSL is pure. */
+#define SHAPE_ATOMS 10
+#define SHAPE_FUNC 0x10    /* atom: a function's id */
+#define SHAPE_CLOSURE 0x20 /* + enum func_kind; atom: arity */
+struct fn_shape {
+    uint32_t n;
+    uint8_t kind[SHAPE_ATOMS];
+    uint64_t atom[SHAPE_ATOMS];
+};
+
+static bool shape_push(struct fn_shape *k, unsigned kind, uint64_t atom)
+{
+    if (k->n == SHAPE_ATOMS)
+        return false;
+    k->kind[k->n] = (uint8_t)kind;
+    k->atom[k->n++] = atom;
+    return true;
+}
+
+static bool shape_of(val v, struct fn_shape *k)
+{
+    switch (v.kind) {
+    case V_NONE: return shape_push(k, V_NONE, 0);
+    case V_BOOL:
+    case V_INT: return shape_push(k, v.kind, (uint64_t)v.u.i);
+    case V_TUPLE:
+        if (!shape_push(k, V_TUPLE, v.u.t->len))
+            return false;
+        for (uint32_t i = 0; i < v.u.t->len; i++)
+            if (!shape_of(v.u.t->item[i], k))
+                return false;
+        return true;
+    case V_FUNC: {
+        const struct vfunc *f = v.u.f;
+        if (f->kind == F_PRIM || f->memo)
+            return shape_push(k, SHAPE_FUNC, f->id);
+        if (!shape_push(k, SHAPE_CLOSURE + f->kind, f->arity) || !shape_of(f->a, k))
+            return false;
+        switch (f->kind) {
+        case F_POWER: return shape_push(k, V_INT, (uint64_t)f->n);
+        case F_CHAIN:
+        case F_FORK: return shape_of(f->b, k) && shape_of(f->c, k);
+        default: return shape_of(f->b, k);
+        }
+    }
+    default: return false;
+    }
+}
+
+/* The best two keys of a set and items having them (count: how many are known, at most 2). */
+struct best_two {
+    int64_t key[2];
+    val item[2];
+    uint32_t count;
+};
+
+static bool same_object(val a, val b)
+{
+    return a.kind == b.kind && (a.kind == V_NONE || a.u.i == b.u.i);
+}
+
+/* Adds an item with an int key (an item already there is not added again). */
+static void best_two_add(struct best_two *b, int64_t key, val item, bool want_max)
+{
+    for (uint32_t i = 0; i < b->count; i++)
+        if (same_object(b->item[i], item))
+            return;
+    uint32_t at = b->count;
+    while (at > 0 && (want_max ? key > b->key[at - 1] : key < b->key[at - 1]))
+        at--;
+    if (at >= 2)
+        return;
+    if (at == 0 && b->count > 0) {
+        b->key[1] = b->key[0];
+        b->item[1] = b->item[0];
+    }
+    b->key[at] = key;
+    b->item[at] = item;
+    if (b->count < 2)
+        b->count++;
+}
+
+/* What the calls for one base set and function shape have seen: the best two keys of the set
+ * without `removed` (partial), or of the whole set (whole). */
+enum { EXTREME_EMPTY, EXTREME_PARTIAL, EXTREME_WHOLE };
+struct extreme_entry {
+    uint64_t epoch;  /* extremes.epoch when stored, else an empty slot */
+    uint64_t hash;
+    const struct vset *base;
+    uint8_t state, want_max;
+    uint32_t depth;  /* reused at this call depth or less (RecursionError) */
+    struct fn_shape shape;
+    val removed;     /* EXTREME_PARTIAL */
+    struct best_two best;
+};
+
+#define EXTREME_SLOTS 4096 /* a power of two */
+#define EXTREME_PROBES 16
+static struct {
+    struct extreme_entry *table; /* malloc'd once: no arena memory, no scratch region's business */
+    uint64_t epoch;              /* bumped at each line and arena reset: forgets every entry */
+} extremes = { NULL, 1 };
+
+static void extremes_forget(void)
+{
+    extremes.epoch++;
+}
+
+/* Whether v points into memory a scratch region may hand back within this line. */
+static bool extreme_fresh(val v)
+{
+    return scratch.open != 0 && v.kind >= V_TUPLE && !(v.kind == V_TUPLE && tuple_interned(v.u.t)) &&
+           scratch_fresh(v.u.t);
+}
+
+static struct extreme_entry *extreme_slot(const struct vset *base, bool want_max, const struct fn_shape *k,
+                                          uint64_t h, bool *found)
+{
+    struct extreme_entry *free_slot = NULL;
+    *found = false;
+    for (uint64_t i = h, n = 0; n < EXTREME_PROBES; i++, n++) {
+        struct extreme_entry *e = &extremes.table[i & (EXTREME_SLOTS - 1)];
+        if (e->epoch != extremes.epoch) {
+            if (free_slot == NULL)
+                free_slot = e;
+            continue;
+        }
+        if (e->hash == h && e->base == base && e->want_max == want_max && e->shape.n == k->n &&
+            memcmp(e->shape.kind, k->kind, k->n) == 0 &&
+            memcmp(e->shape.atom, k->atom, k->n * sizeof(k->atom[0])) == 0) {
+            *found = true;
+            return e;
+        }
+    }
+    return free_slot;
+}
+
+/* Python's compfunc(min(container, key=compfunc)) (or max), as py_min_max computes it, also
+ * gathering the best two int keys in *best; *all_int tells whether every key was an int. */
+static val extreme_by_python(val container, val f, bool want_max, struct best_two *best, bool *all_int)
+{
+    struct val_iter it;
+    val item, winner = v_none(), winner_key = v_none();
+    bool have = false;
+    *all_int = true;
+    best->count = 0;
+    val_iter_init(&it, container);
+    while (val_iter_next(&it, &item)) {
+        val k = fn_call1(f, item);
+        if (!have || (want_max ? val_lt(winner_key, k) : val_lt(k, winner_key))) {
+            winner = item;
+            winner_key = k;
+            have = true;
+        }
+        if (k.kind != V_INT)
+            *all_int = false;
+        else if (*all_int)
+            best_two_add(best, k.u.i, item, want_max);
+    }
+    return fn_call1(f, winner); /* the container is not empty: the caller checked */
+}
+
+bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
+{
+    if (container.kind != V_SET || container.u.s->minus == NULL || f.kind != V_FUNC ||
+        container.u.s->used == 0)
+        return false;
+    const struct set_minus *minus = container.u.s->minus;
+    struct fn_shape shape = { 0 };
+    if (!shape_of(f, &shape))
+        return false;
+    if (extremes.table == NULL) {
+        extremes.table = calloc(EXTREME_SLOTS, sizeof(struct extreme_entry));
+        if (extremes.table == NULL)
+            return false;
+    }
+    uint64_t h = (uint64_t)(uintptr_t)minus->base ^ ((uint64_t)want_max << 63);
+    for (uint32_t i = 0; i < shape.n; i++)
+        h = (h ^ shape.atom[i] ^ ((uint64_t)shape.kind[i] << 56)) * 0x100000001b3u;
+    h = score_mix64(h);
+    bool found;
+    struct extreme_entry *e = extreme_slot(minus->base, want_max, &shape, h, &found);
+    if (found && dsl_rt.depth <= e->depth) {
+        if (e->state == EXTREME_WHOLE) {
+            /* S without x: x is the best item (then the second best wins) or it is not. */
+            bool best_removed = val_eq(e->best.item[0], minus->removed);
+            *result = v_int(e->best.key[best_removed ? 1 : 0]);
+            dsl_rt.extreme_hits++;
+            return true;
+        }
+        if (val_eq(e->removed, minus->removed)) { /* the same set as last time */
+            *result = v_int(e->best.key[0]);
+            dsl_rt.extreme_hits++;
+            return true;
+        }
+    }
+    struct best_two seen;
+    bool all_int;
+    uint32_t depth = dsl_rt.depth;
+    *result = extreme_by_python(container, f, want_max, &seen, &all_int);
+    /* Entries hold the base, its items and x: none of them may lie in memory a scratch region
+     * hands back (the base is older than its items, x may be anything). */
+    if (!all_int || e == NULL || (scratch.open != 0 && scratch_fresh(minus->base)) || extreme_fresh(minus->removed))
+        return true;
+    if (found && e->state == EXTREME_PARTIAL && depth <= e->depth) {
+        /* Two different items left out: between them the calls saw every item of S. */
+        for (uint32_t i = 0; i < seen.count; i++)
+            best_two_add(&e->best, seen.key[i], seen.item[i], want_max);
+        e->state = EXTREME_WHOLE;
+        e->depth = depth;
+        return true;
+    }
+    if (found && e->state == EXTREME_WHOLE)
+        return true; /* known, at a smaller depth */
+    e->epoch = extremes.epoch;
+    e->hash = h;
+    e->base = minus->base;
+    e->want_max = want_max;
+    e->shape = shape;
+    e->state = EXTREME_PARTIAL;
+    e->depth = depth;
+    e->removed = minus->removed;
+    e->best = seen;
+    return true;
 }
 
 val fn_call(val f, int argc, const val *argv)

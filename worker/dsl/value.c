@@ -715,6 +715,7 @@ static void set_init(struct vset *s)
     s->hashed = 0;
     s->frozen = 0;
     s->patch_known = 0;
+    s->minus = NULL;
     s->table = s->smalltable;
     set_table_clear(s->smalltable, SET_MINSIZE);
 }

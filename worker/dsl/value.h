@@ -72,6 +72,13 @@ struct patch_info {
     uint8_t form;                   /* enum patch_form */
 };
 
+/* A set made by remove(removed, base): itself base without the item equal to removed (runtime.c,
+ * dsl_extreme_of_removal). */
+struct set_minus {
+    const struct vset *base;
+    val removed;
+};
+
 #define SET_MINSIZE 8
 struct vset {
     int64_t fill;     /* active + dummy slots */
@@ -82,6 +89,7 @@ struct vset {
     uint8_t frozen;   /* 1 once published as a frozenset */
     uint8_t patch_known; /* patch valid (frozen sets only: their items never change) */
     struct patch_info patch;
+    const struct set_minus *minus;     /* made by remove(), or NULL */
     struct set_entry *table;           /* == smalltable until the first resize */
     struct set_entry smalltable[SET_MINSIZE];
 };
