@@ -640,7 +640,7 @@ val prim_asobject(const val *a)
         int64_t w;
         const val *cells = iter_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++)
-            set_add(s, tuple_pair(cells[j], tuple_ints(i, j)));
+            set_add(s, tuple_cell(cells[j], i, j));
         DSL_TICK();
     }
     return set_freeze(s);
@@ -696,9 +696,8 @@ static val shifted_item(val item, bool object, val di, val dj)
 {
     if (is_plain_int(di) && is_plain_int(dj) && (object ? is_cell(item) : is_int_pair(item))) {
         val ij = object ? item.u.t->item[1] : item;
-        val moved = tuple_ints(int_add(ij.u.t->item[0].u.i, di.u.i),
-                               int_add(ij.u.t->item[1].u.i, dj.u.i));
-        return object ? tuple_pair(item.u.t->item[0], moved) : moved;
+        int64_t i = int_add(ij.u.t->item[0].u.i, di.u.i), j = int_add(ij.u.t->item[1].u.i, dj.u.i);
+        return object ? tuple_cell(item.u.t->item[0], i, j) : tuple_ints(i, j);
     }
     val value = v_none(), ij = item, i, j;
     if (object)
@@ -1609,7 +1608,7 @@ static val cells_of_value(val grid, val value)
         const val *cells = iter_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++) {
             if (eq_fast(cells[j], value))
-                set_add(s, tuple_pair(cells[j], tuple_ints(i, j)));
+                set_add(s, tuple_cell(cells[j], i, j));
         }
         DSL_TICK();
     }

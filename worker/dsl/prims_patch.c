@@ -749,7 +749,7 @@ static val upscale_object(val obj, val factor)
             int64_t ni = int_add(int_mul(range_arg(i), f), io);
             for (int64_t jo = 0; jo < f; jo++) {
                 int64_t nj = int_add(int_mul(range_arg(j), f), jo);
-                set_add(o, tuple_pair(v, tuple_ints(ni, nj)));
+                set_add(o, tuple_cell(v, ni, nj));
             }
             DSL_TICK();
         }
@@ -1543,7 +1543,7 @@ static val frontier_objects(val grid, const bool *flags, int64_t nflags, int64_t
         struct vset *inner = set_new();
         for (int64_t y = 0; y < len; y++) {
             int64_t i = rows ? x : y, j = rows ? y : x;
-            set_add(inner, tuple_pair(at2(grid, i, j), tuple_ints(i, j)));
+            set_add(inner, tuple_cell(at2(grid, i, j), i, j));
         }
         set_add(outer, frozenset_of(v_set(inner)));
         DSL_TICK();

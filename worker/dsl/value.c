@@ -166,6 +166,17 @@ val tuple_pair(val a, val b)
     return tuple_pair_alloc(a, b);
 }
 
+val tuple_cell(val c, int64_t i, int64_t j)
+{
+    uint64_t ci = (uint64_t)i - (uint64_t)CELL_LO, cj = (uint64_t)j - (uint64_t)CELL_LO;
+    if (c.kind == V_INT && (uint64_t)c.u.i < CELL_COLOURS && ci < CELL_SPAN && cj < CELL_SPAN && cell_pool != NULL) {
+        struct vtuple *t = pool_at(cell_pool, (size_t)c.u.i * DSL_POOL_SLOTS(CELL_SPAN) + dsl_pool_slot(ci, cj, CELL_SPAN));
+        if (BF_LIKELY(t->len != 0))
+            return v_tuple(t);
+    }
+    return tuple_pair(c, tuple_ints(i, j));
+}
+
 bool tuple_interned(const struct vtuple *t)
 {
     uintptr_t p = (uintptr_t)t;
