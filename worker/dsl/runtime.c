@@ -747,6 +747,14 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
 #define MEMO_LEARN_CALLS 8
 #define MEMO_MIN_COST 16
 #define MEMO_BYTES_PER_CALL 256
+/* A closure whose first MEMO_JUDGE_STORES stored results in a line answered fewer than one call
+ * in MEMO_MIN_HIT_SHARE is not looked up again in that line: its entries only crowd out those of
+ * the closures whose calls repeat (solve_d22278a0 on 484b58aa, 586 objects: entries for each
+ * (cell, object) pair, most never asked again, filled the table until the nearest object of a
+ * cell could no longer be stored, and it was computed again for every pair. Its 4 inputs: 12.7 s;
+ * 4.4 s with this rule, 2.8 s with the plain hash below, 1.6 s with both). */
+#define MEMO_JUDGE_STORES 4096
+#define MEMO_MIN_HIT_SHARE 16
 #define MEMO_MIN_SLOTS 256
 #define MEMO_MAX_SLOTS ((uint64_t)1 << 20) /* 96 MiB, at most 1/8 of the memory cap; a full
                                               table stops memoising */
@@ -761,8 +769,8 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
  * V_TUPLE, its length) followed by its items' atoms, tuples nested two deep at most. Two
  * argument lists give the same atoms exactly when memo_same holds for each argument (the arity
  * is the closure's, fixed). It is stored in the entry and compared there, without following the
- * pointers of an (i, j) or a (cell, object) made for the call, and its last atom gives the hash
- * its locality (below). Atom i's kind is byte i of kinds (perf: one compare, not memcmp). */
+ * pointers of an (i, j) or a (cell, object) made for the call. Atom i's kind is byte i of kinds
+ * (perf: one compare, not memcmp). */
 struct memo_key {
     uint32_t natoms;
     uint64_t kinds;
@@ -844,27 +852,17 @@ static bool memo_flatten(val v, struct memo_key *k)
     return true;
 }
 
-/* The hash of a flat key whose last atom is a set or a function places the keys that differ
- * only in that atom within MEMO_LOCAL_SLOTS slots of each other: a loop over a set of objects
- * with the rest of the arguments fixed (valmin(objects, compose(f, lbind(astuple, loc)))) then
- * probes a few kilobytes of the table instead of missing the cache at every call (perf:
- * solve_d22278a0 on 890034e9, 1.85 s to 1.5 s over its 4 inputs; 64 slots: 1.9 s, 1024: 1.57 s).
- * More such keys than the window holds would make long runs of taken slots: MEMO_MAX_PROBES
- * bounds every probe, a result that finds no slot within it is not stored. */
-#define MEMO_LOCAL_SLOTS 256
-
+/* The hash of a flat key. (Until session 10, keys that differed only in a last set atom were
+ * placed within 256 slots of each other, for the cache's sake in a valmin over objects per cell
+ * and object; dsl_extreme_of_removal now answers that loop, and with hundreds of objects those
+ * windows overflowed into runs of taken slots where nothing else could be stored: solve_d22278a0
+ * on 484b58aa then computed the nearest object of a cell again for every pair.) */
 static uint64_t memo_hash_atoms(const struct vfunc *f, const struct memo_key *k)
 {
     uint64_t h = f->id;
-    uint32_t last = k->natoms - 1; /* closures take at least one argument */
-    if (last == 0 || memo_kind(k->kinds, last) < V_SET)
-        last = k->natoms;
-    for (uint32_t i = 0; i < last; i++)
+    for (uint32_t i = 0; i < k->natoms; i++)
         h = (h ^ k->atom[i] ^ ((uint64_t)memo_kind(k->kinds, i) << 56)) * 0x100000001b3u;
-    if (last == k->natoms)
-        return score_mix64(h);
-    uint64_t tail = score_mix64(k->atom[last] ^ ((uint64_t)memo_kind(k->kinds, last) << 56));
-    return score_mix64(h) + (tail & (MEMO_LOCAL_SLOTS - 1));
+    return score_mix64(h);
 }
 
 static bool memo_same_atoms(const struct memo_entry *e, const struct memo_key *k)
@@ -994,6 +992,7 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
         f->memo_gen = memo.gen;
         f->memo_calls = 0;
         f->memo_cost = 0;
+        f->memo_stores = f->memo_hits = 0;
     }
     if (f->memo_calls < MEMO_LEARN_CALLS) {
         uint64_t calls0 = dsl_rt.calls;
@@ -1003,7 +1002,8 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
         f->memo_cost += (dsl_rt.calls - calls0) + (dsl_rt.arena_used - bytes0) / MEMO_BYTES_PER_CALL;
         return r;
     }
-    if (f->memo_cost < (uint64_t)MEMO_MIN_COST * MEMO_LEARN_CALLS)
+    if (f->memo_cost < (uint64_t)MEMO_MIN_COST * MEMO_LEARN_CALLS ||
+        (f->memo_stores >= MEMO_JUDGE_STORES && f->memo_hits < f->memo_stores / MEMO_MIN_HIT_SHARE))
         return closure_call(f, argv);
     struct memo_key key;
     key.natoms = 0;
@@ -1029,6 +1029,7 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
             }
             if (same) {
                 dsl_rt.memo_hits++;
+                f->memo_hits++;
                 return e->result;
             }
         }
@@ -1066,6 +1067,7 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
     }
     e->result = r;
     memo.used++;
+    f->memo_stores++;
     if (scratch.open != 0 && memo_entry_fresh(e, argc))
         scratch.pins++;
     return r;

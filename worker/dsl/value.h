@@ -119,6 +119,7 @@ struct vfunc {
     uint32_t memo_gen;   /* the line the counts below belong to */
     uint32_t memo_calls; /* calls measured (at most MEMO_LEARN_CALLS) */
     uint64_t memo_cost;  /* their cost: nested calls + arena bytes / MEMO_BYTES_PER_CALL */
+    uint32_t memo_stores, memo_hits; /* entries stored and calls answered in the line */
 };
 
 /* ---- constructors ---- */
