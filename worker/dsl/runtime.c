@@ -857,11 +857,16 @@ static bool memo_flatten(val v, struct memo_key *k)
  * and object; dsl_extreme_of_removal now answers that loop, and with hundreds of objects those
  * windows overflowed into runs of taken slots where nothing else could be stored: solve_d22278a0
  * on 484b58aa then computed the nearest object of a cell again for every pair.) */
+static inline uint64_t atom_hash_step(uint64_t h, uint64_t atom, unsigned kind)
+{
+    return (h ^ atom ^ ((uint64_t)kind << 56)) * 0x100000001b3u;
+}
+
 static uint64_t memo_hash_atoms(const struct vfunc *f, const struct memo_key *k)
 {
     uint64_t h = f->id;
     for (uint32_t i = 0; i < k->natoms; i++)
-        h = (h ^ k->atom[i] ^ ((uint64_t)memo_kind(k->kinds, i) << 56)) * 0x100000001b3u;
+        h = atom_hash_step(h, k->atom[i], memo_kind(k->kinds, i));
     return score_mix64(h);
 }
 
@@ -1134,16 +1139,11 @@ struct best_two {
     uint32_t count;
 };
 
-static bool same_object(val a, val b)
-{
-    return a.kind == b.kind && (a.kind == V_NONE || a.u.i == b.u.i);
-}
-
 /* Adds an item with an int key (an item already there is not added again). */
 static void best_two_add(struct best_two *b, int64_t key, val item, bool want_max)
 {
     for (uint32_t i = 0; i < b->count; i++)
-        if (same_object(b->item[i], item))
+        if (val_same_object(b->item[i], item))
             return;
     uint32_t at = b->count;
     while (at > 0 && (want_max ? key > b->key[at - 1] : key < b->key[at - 1]))
@@ -1189,8 +1189,7 @@ static void extremes_forget(void)
 /* Whether v points into memory a scratch region may hand back within this line. */
 static bool extreme_fresh(val v)
 {
-    return scratch.open != 0 && v.kind >= V_TUPLE && !(v.kind == V_TUPLE && tuple_interned(v.u.t)) &&
-           scratch_fresh(v.u.t);
+    return scratch.open != 0 && evacuee_fresh(&scratch.floor, v);
 }
 
 static struct extreme_entry *extreme_slot(const struct vset *base, bool want_max, const struct fn_shape *k,
@@ -1215,29 +1214,19 @@ static struct extreme_entry *extreme_slot(const struct vset *base, bool want_max
     return free_slot;
 }
 
-/* Python's compfunc(min(container, key=compfunc)) (or max), as py_min_max computes it, also
- * gathering the best two int keys in *best; *all_int tells whether every key was an int. */
-static val extreme_by_python(val container, val f, bool want_max, struct best_two *best, bool *all_int)
+/* The keys py_extreme_observed hands over: the best two while every key is an int. */
+struct keys_seen {
+    struct best_two best;
+    bool all_int, want_max;
+};
+
+static void keys_seen_add(void *ctx, val item, val k)
 {
-    struct val_iter it;
-    val item, winner = v_none(), winner_key = v_none();
-    bool have = false;
-    *all_int = true;
-    best->count = 0;
-    val_iter_init(&it, container);
-    while (val_iter_next(&it, &item)) {
-        val k = fn_call1(f, item);
-        if (!have || (want_max ? val_lt(winner_key, k) : val_lt(k, winner_key))) {
-            winner = item;
-            winner_key = k;
-            have = true;
-        }
-        if (k.kind != V_INT)
-            *all_int = false;
-        else if (*all_int)
-            best_two_add(best, k.u.i, item, want_max);
-    }
-    return fn_call1(f, winner); /* the container is not empty: the caller checked */
+    struct keys_seen *seen = ctx;
+    if (k.kind != V_INT)
+        seen->all_int = false;
+    else if (seen->all_int)
+        best_two_add(&seen->best, k.u.i, item, seen->want_max);
 }
 
 bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
@@ -1256,7 +1245,7 @@ bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
     }
     uint64_t h = (uint64_t)(uintptr_t)minus->base ^ ((uint64_t)want_max << 63);
     for (uint32_t i = 0; i < shape.n; i++)
-        h = (h ^ shape.atom[i] ^ ((uint64_t)shape.kind[i] << 56)) * 0x100000001b3u;
+        h = atom_hash_step(h, shape.atom[i], shape.kind[i]);
     h = score_mix64(h);
     bool found;
     struct extreme_entry *e = extreme_slot(minus->base, want_max, &shape, h, &found);
@@ -1274,18 +1263,18 @@ bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
             return true;
         }
     }
-    struct best_two seen;
-    bool all_int;
+    struct keys_seen seen = { .all_int = true, .want_max = want_max };
     uint32_t depth = dsl_rt.depth;
-    *result = extreme_by_python(container, f, want_max, &seen, &all_int);
+    /* Python's compfunc(min(container, key=compfunc)) (or max); the container is not empty */
+    *result = fn_call1(f, py_extreme_observed(container, f, want_max, keys_seen_add, &seen));
     /* Entries hold the base, its items and x: none of them may lie in memory a scratch region
      * hands back (the base is older than its items, x may be anything). */
-    if (!all_int || e == NULL || (scratch.open != 0 && scratch_fresh(minus->base)) || extreme_fresh(minus->removed))
+    if (!seen.all_int || e == NULL || (scratch.open != 0 && scratch_fresh(minus->base)) || extreme_fresh(minus->removed))
         return true;
     if (found && e->state == EXTREME_PARTIAL && depth <= e->depth) {
         /* Two different items left out: between them the calls saw every item of S. */
-        for (uint32_t i = 0; i < seen.count; i++)
-            best_two_add(&e->best, seen.key[i], seen.item[i], want_max);
+        for (uint32_t i = 0; i < seen.best.count; i++)
+            best_two_add(&e->best, seen.best.key[i], seen.best.item[i], want_max);
         e->state = EXTREME_WHOLE;
         e->depth = depth;
         return true;
@@ -1300,7 +1289,7 @@ bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
     e->state = EXTREME_PARTIAL;
     e->depth = depth;
     e->removed = minus->removed;
-    e->best = seen;
+    e->best = seen.best;
     return true;
 }
 

@@ -128,14 +128,23 @@ static inline struct vtuple *pair_get(int64_t a, int64_t b)
     return BF_LIKELY(t->len != 0) ? t : intern_write(t, v_int(a), v_int(b));
 }
 
+/* The slot of cell (c, (i, j)) in the cell pool (colour c in 0..9), or NULL when i or j is
+ * outside the pool's range; it may not be written yet (len 0). */
+static inline struct vtuple *cell_slot(int64_t c, int64_t i, int64_t j)
+{
+    uint64_t ci = (uint64_t)i - (uint64_t)CELL_LO, cj = (uint64_t)j - (uint64_t)CELL_LO;
+    if (ci >= CELL_SPAN || cj >= CELL_SPAN)
+        return NULL;
+    return pool_at(cell_pool, (size_t)c * DSL_POOL_SLOTS(CELL_SPAN) + dsl_pool_slot(ci, cj, CELL_SPAN));
+}
+
 /* The interned cell (c, p), for p an interned pair; NULL when its coordinates are outside the
  * cell pool's. */
 static inline struct vtuple *cell_get(int64_t c, struct vtuple *p)
 {
-    uint64_t i = (uint64_t)p->item[0].u.i - (uint64_t)CELL_LO, j = (uint64_t)p->item[1].u.i - (uint64_t)CELL_LO;
-    if (i >= CELL_SPAN || j >= CELL_SPAN)
+    struct vtuple *t = cell_slot(c, p->item[0].u.i, p->item[1].u.i);
+    if (t == NULL)
         return NULL;
-    struct vtuple *t = pool_at(cell_pool, (size_t)c * DSL_POOL_SLOTS(CELL_SPAN) + dsl_pool_slot(i, j, CELL_SPAN));
     return BF_LIKELY(t->len != 0) ? t : intern_write(t, v_int(c), v_tuple(p));
 }
 
@@ -168,13 +177,12 @@ val tuple_pair(val a, val b)
 
 val tuple_cell(val c, int64_t i, int64_t j)
 {
-    uint64_t ci = (uint64_t)i - (uint64_t)CELL_LO, cj = (uint64_t)j - (uint64_t)CELL_LO;
-    if (c.kind == V_INT && (uint64_t)c.u.i < CELL_COLOURS && ci < CELL_SPAN && cj < CELL_SPAN && cell_pool != NULL) {
-        struct vtuple *t = pool_at(cell_pool, (size_t)c.u.i * DSL_POOL_SLOTS(CELL_SPAN) + dsl_pool_slot(ci, cj, CELL_SPAN));
-        if (BF_LIKELY(t->len != 0))
+    if (c.kind == V_INT && (uint64_t)c.u.i < CELL_COLOURS && cell_pool != NULL) {
+        struct vtuple *t = cell_slot(c.u.i, i, j);
+        if (t != NULL && BF_LIKELY(t->len != 0))
             return v_tuple(t);
     }
-    return tuple_pair(c, tuple_ints(i, j));
+    return tuple_pair(c, tuple_ints(i, j)); /* writes the cell when it is in the pool's range */
 }
 
 bool tuple_interned(const struct vtuple *t)
@@ -615,7 +623,8 @@ val py_sorted(val iterable, val key)
 }
 
 /* min_max of bltinmodule.c: a later item replaces the current one only when strictly better. */
-static val py_min_max(val iterable, val key, bool want_max)
+val py_extreme_observed(val iterable, val key, bool want_max, void (*observe)(void *ctx, val item, val k),
+                        void *ctx)
 {
     struct val_iter it;
     val item, best = v_none(), best_key = v_none();
@@ -623,6 +632,8 @@ static val py_min_max(val iterable, val key, bool want_max)
     val_iter_init(&it, iterable);
     while (val_iter_next(&it, &item)) {
         val k = key.kind == V_NONE ? item : fn_call1(key, item);
+        if (observe != NULL)
+            observe(ctx, item, k);
         if (!have || (want_max ? val_lt(best_key, k) : val_lt(k, best_key))) {
             best = item;
             best_key = k;
@@ -636,12 +647,12 @@ static val py_min_max(val iterable, val key, bool want_max)
 
 val py_max(val iterable, val key)
 {
-    return py_min_max(iterable, key, true);
+    return py_extreme_observed(iterable, key, true, NULL, NULL);
 }
 
 val py_min(val iterable, val key)
 {
-    return py_min_max(iterable, key, false);
+    return py_extreme_observed(iterable, key, false, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- ints */
@@ -740,12 +751,6 @@ struct vset *set_new(void)
 
 static bool slot_empty(const struct set_entry *e) { return e->key.kind == V_EMPTY_SLOT; }
 
-/* CPython's identity shortcut before ==: the same kind and payload (the same int, or the same
- * tuple, set or function object) is equal. */
-static inline bool same_key(val a, val b)
-{
-    return a.kind == b.kind && a.u.i == b.u.i;
-}
 static bool slot_dummy(const struct set_entry *e) { return e->key.kind == V_DUMMY_SLOT; }
 /* Neither empty nor dummy: one compare, as V_EMPTY_SLOT and V_DUMMY_SLOT are above every kind. */
 static inline bool slot_active(const struct set_entry *e) { return e->key.kind < V_EMPTY_SLOT; }
@@ -861,7 +866,7 @@ __attribute__((noinline)) static void set_add_entry_full(struct vset *s, val key
             if (slot_empty(e))
                 goto found_unused_or_dummy;
             if (e->hash == hash) {
-                if (same_key(e->key, key) || val_eq(e->key, key))
+                if (val_same_object(e->key, key) || val_eq(e->key, key))
                     return; /* found active: the first inserted key is kept */
             } else if (slot_dummy(e)) {
                 freeslot = e; /* CPython 3.8-3.13 keep the last dummy seen */
@@ -903,7 +908,7 @@ static inline void set_add_entry(struct vset *s, val key, int64_t hash)
             set_table_resize(s, s->used > 50000 ? s->used * 2 : s->used * 4);
         return;
     }
-    if (e->hash == hash && same_key(e->key, key))
+    if (e->hash == hash && val_same_object(e->key, key))
         return;
     set_add_entry_full(s, key, hash);
 }
@@ -930,7 +935,7 @@ static struct set_entry *set_lookkey(const struct vset *s, val key, int64_t hash
         do {
             if (slot_empty(e))
                 return NULL;
-            if (e->hash == hash && (same_key(e->key, key) || val_eq(e->key, key)))
+            if (e->hash == hash && (val_same_object(e->key, key) || val_eq(e->key, key)))
                 return e;
             e++;
         } while (probes--);

@@ -131,6 +131,9 @@ static inline val v_set(struct vset *s) { val v = { V_SET, 0, { .s = s } }; retu
 static inline val v_func(struct vfunc *f) { val v = { V_FUNC, 0, { .f = f } }; return v; }
 
 static inline bool v_is_int(val v) { return v.kind == V_INT || v.kind == V_BOOL; } /* isinstance(v, int) */
+/* The same object (CPython's identity shortcut before ==): the same kind and payload, i.e. the
+ * same int or the same tuple, set or function object. */
+static inline bool val_same_object(val a, val b) { return a.kind == b.kind && a.u.i == b.u.i; }
 static inline bool v_is_tuple(val v) { return v.kind == V_TUPLE; }
 static inline bool v_is_set(val v) { return v.kind == V_SET; }
 static inline bool v_is_func(val v) { return v.kind == V_FUNC; }
@@ -255,6 +258,10 @@ val py_sorted(val iterable, val key);
  * replaces the current one, as CPython does; ValueError on an empty iterable. key may be none. */
 val py_max(val iterable, val key);
 val py_min(val iterable, val key);
+/* The same (want_max: max), also handing each item and its key to observe(ctx, item, key) as it
+ * is computed, in iteration order (key must be a function). */
+val py_extreme_observed(val iterable, val key, bool want_max, void (*observe)(void *ctx, val item, val k),
+                        void *ctx);
 
 /* Python int arithmetic with overflow detection (OverflowError) and floor semantics. */
 int64_t int_add(int64_t a, int64_t b);
