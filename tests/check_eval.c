@@ -223,13 +223,13 @@ START_TEST(test_leaf_root)
 }
 END_TEST
 
-/* valmin/valmax of remove(x, S) (dsl.h, dsl_extreme_of_removal): the programs of
- * tests/fixtures/removal run on its task's inputs must give what CPython gave (removal.dump, every
- * value in full), each also through the DAG; the ones with int keys must have been answered from
- * the best two keys of S, the others (bool and tuple keys) never. */
-#define REMOVAL_DIR BF_SOURCE_DIR "/tests/fixtures/removal"
+/* Fast paths that must give what CPython gives: fixture programs run on the inputs of
+ * tests/fixtures/removal/removal.json against a dump of CPython's values (every value in full),
+ * each directly and through the DAG. *counter (one of dsl_rt's) must have grown by more than
+ * min_hits over a program for which fast(its name) holds, and not at all over the others. */
+#define FIXTURES BF_SOURCE_DIR "/tests/fixtures"
 
-static char *removal_expected(FILE *dump, const char *sample, const char *program)
+static char *fixture_expected(FILE *dump, const char *sample, const char *program)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -242,33 +242,36 @@ static char *removal_expected(FILE *dump, const char *sample, const char *progra
         }
     }
     free(line);
-    ck_abort_msg("removal.dump: no line for %s %s", sample, program);
+    ck_abort_msg("dump: no line for %s %s", sample, program);
     return NULL;
 }
 
-START_TEST(test_extreme_of_removal)
+static void check_fixture(const char *stem, int n_programs, const uint64_t *counter,
+                          bool (*fast)(const char *name), uint64_t min_hits)
 {
+    char path[512], dump_path[512];
     struct task t;
     char err[256];
-    ck_assert_msg(task_load_file(REMOVAL_DIR "/removal.json", &t, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(task_load_file(FIXTURES "/removal/removal.json", &t, err, sizeof err) == 0, "%s", err);
     struct eval_inputs in;
     eval_inputs_make(&in, t.samples, t.n_demo, t.n_demo + t.n_test);
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse_file(&pf, REMOVAL_DIR "/removal.py", stderr), 5);
-    FILE *dump = fopen(REMOVAL_DIR "/removal.dump", "r");
+    snprintf(path, sizeof path, FIXTURES "/%s/%s.py", stem, stem);
+    snprintf(dump_path, sizeof dump_path, FIXTURES "/%s/%s.dump", stem, stem);
+    ck_assert_int_eq(program_parse_file(&pf, path, stderr), n_programs);
+    FILE *dump = fopen(dump_path, "r");
     ck_assert_ptr_nonnull(dump);
     struct dag d = DAG_INIT;
     for (size_t i = 0; i < pf.n; i++) {
         const struct program *p = &pf.progs[i];
         ck_assert_msg(program_check(&pf.progs[i]), "%s", p->why);
-        bool int_keys = strstr(p->name, "bool") == NULL && strstr(p->name, "tuple") == NULL;
         struct ref root = dag_add(&d, p);
-        uint64_t hits0 = dsl_rt.extreme_hits;
+        uint64_t hits0 = *counter;
         for (uint32_t k = 0; k < in.n; k++) {
             char sample[32], program[96];
             snprintf(sample, sizeof sample, "train/%u", k);
-            snprintf(program, sizeof program, "removal:%s", p->name);
-            char *expect = removal_expected(dump, sample, program);
+            snprintf(program, sizeof program, "%s:%s", stem, p->name);
+            char *expect = fixture_expected(dump, sample, program);
             struct eval_result r;
             for (int via_dag = 0; via_dag < 2; via_dag++) {
                 if (via_dag) {
@@ -292,17 +295,44 @@ START_TEST(test_extreme_of_removal)
             }
             free(expect);
         }
-        if (int_keys)
-            ck_assert_msg(dsl_rt.extreme_hits > hits0 + 100, "%s: %llu answers from the best two", p->name,
-                          (unsigned long long)(dsl_rt.extreme_hits - hits0));
+        if (fast(p->name))
+            ck_assert_msg(*counter > hits0 + min_hits, "%s: %llu fast answers", p->name,
+                          (unsigned long long)(*counter - hits0));
         else
-            ck_assert_msg(dsl_rt.extreme_hits == hits0, "%s: answered from the best two", p->name);
+            ck_assert_msg(*counter == hits0, "%s: took the fast path", p->name);
     }
     fclose(dump);
     dag_release(&d);
     program_file_release(&pf);
     eval_inputs_release(&in);
     task_release(&t);
+}
+
+/* valmin/valmax of remove(x, S) (dsl.h, dsl_extreme_of_removal): the programs with int keys
+ * answered from the best two keys of S (more than 100 times), those with bool and tuple keys
+ * never. */
+static bool removal_int_keys(const char *name)
+{
+    return strstr(name, "bool") == NULL && strstr(name, "tuple") == NULL;
+}
+
+START_TEST(test_extreme_of_removal)
+{
+    check_fixture("removal", 5, &dsl_rt.extreme_hits, removal_int_keys, 100);
+}
+END_TEST
+
+/* mapply(lbind(shift, patch), offsets) (dsl.h, dsl_mapply_shifts): the *_fast programs answered
+ * by it on every input, directly and through the DAG (12 times); offsets that are not pairs, an
+ * empty patch and a tuple of offsets never. */
+static bool shifts_fast(const char *name)
+{
+    return strstr(name, "_fast") != NULL;
+}
+
+START_TEST(test_mapply_shifts)
+{
+    check_fixture("shifts", 7, &dsl_rt.shift_merges, shifts_fast, 11);
 }
 END_TEST
 
@@ -774,6 +804,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_scratch_regions);
     tcase_add_test(tc, test_mapply_moved);
     tcase_add_test(tc, test_extreme_of_removal);
+    tcase_add_test(tc, test_mapply_shifts);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -56,6 +56,7 @@ struct dsl_runtime {
     uint64_t calls;                  /* function calls made so far (the call memo's cost) */
     uint64_t memo_hits;              /* calls answered by the call memo so far */
     uint64_t extreme_hits;           /* valmin/valmax answered by dsl_extreme_of_removal so far */
+    uint64_t shift_merges;           /* mapply answered by dsl_mapply_shifts so far */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -112,6 +113,13 @@ void dsl_memo_mark_line_value(val v);      /* after it: a closure it returned is
  * from O(cells x objects^2) calls into O(cells x objects)). Only for int keys; the answers are
  * forgotten at each line or node. Returns false when the caller must compute it itself. */
 bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result);
+
+/* mapply(function, container) when function is lbind(shift, patch): the same value as
+ * merge(apply(function, container)), without building a shifted copy whose items the merge
+ * already holds (perf: solve_6aa20dc0 shifts a pattern of up to 2,007 cells to each of 784
+ * offsets, and only about one copy in five adds an item). Returns false when the caller must
+ * compute it itself (anything but plain-int cells or indices and offsets). */
+bool dsl_mapply_shifts(val function, val container, val *result);
 
 typedef val (*prim_fn)(const val *args);
 #define PRIM(name, arity, ret, args, doc) val prim_##name(const val *a);

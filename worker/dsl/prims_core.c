@@ -1012,6 +1012,9 @@ val prim_rapply(const val *a)
 
 static val mapply_body(const val *a)
 {
+    val merged;
+    if (dsl_mapply_shifts(a[0], a[1], &merged))
+        return merged;
     val mapped = prim_apply(a);
     return prim_merge(&mapped);
 }

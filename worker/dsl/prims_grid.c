@@ -725,6 +725,126 @@ val prim_shift(const val *a)
     return set_freeze(s);
 }
 
+/* mapply(lbind(shift, patch), offsets): see dsl.h. The plain case, where nothing can raise: a
+ * non-empty patch of cells (colour, (i, j)) or of indices (i, j), and a set of offsets, all plain
+ * ints of moderate size, within a bounding box small enough for a bitmap of the merged items. */
+#define SHIFT_COORD_LIMIT ((int64_t)1 << 40)
+#define SHIFTS_BITMAP_MAX_BITS ((int64_t)1 << 27)
+
+struct shift_item { int64_t c, i, j; };
+
+bool dsl_mapply_shifts(val function, val container, val *result)
+{
+    if (function.kind != V_FUNC || container.kind != V_SET || container.u.s->used == 0)
+        return false;
+    const struct vfunc *f = function.u.f;
+    if (f->kind != F_LBIND || f->arity != 1 || f->a.kind != V_FUNC || f->a.u.f->kind != F_PRIM ||
+        f->a.u.f->prim != PRIM_shift || f->b.kind != V_SET || f->b.u.s->used == 0)
+        return false;
+    val patch = f->b;
+    bool object = v_is_tuple(val_index(first_item(patch), 1)); /* as prim_shift decides */
+
+    int64_t n;
+    const val *items = iter_items(patch, &n);
+    struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
+    int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
+    for (int64_t k = 0; k < n; k++) {
+        if (object ? !is_cell(items[k]) || !is_plain_int(items[k].u.t->item[0]) : !is_int_pair(items[k]))
+            return false;
+        val ij = object ? items[k].u.t->item[1] : items[k];
+        it[k].c = object ? items[k].u.t->item[0].u.i : 0;
+        it[k].i = ij.u.t->item[0].u.i;
+        it[k].j = ij.u.t->item[1].u.i;
+        int64_t v[3] = { it[k].c, it[k].i, it[k].j };
+        for (int d = 0; d < 3; d++) {
+            if (v[d] <= -SHIFT_COORD_LIMIT || v[d] >= SHIFT_COORD_LIMIT)
+                return false;
+            lo[d] = v[d] < lo[d] ? v[d] : lo[d];
+            hi[d] = v[d] > hi[d] ? v[d] : hi[d];
+        }
+    }
+    int64_t m;
+    const val *offsets = iter_items(container, &m);
+    int64_t dlo[2] = { INT64_MAX, INT64_MAX }, dhi[2] = { INT64_MIN, INT64_MIN };
+    for (int64_t k = 0; k < m; k++) {
+        if (!is_int_pair(offsets[k]))
+            return false;
+        for (int d = 0; d < 2; d++) {
+            int64_t v = offsets[k].u.t->item[d].u.i;
+            if (v <= -SHIFT_COORD_LIMIT || v >= SHIFT_COORD_LIMIT)
+                return false;
+            dlo[d] = v < dlo[d] ? v : dlo[d];
+            dhi[d] = v > dhi[d] ? v : dhi[d];
+        }
+    }
+    int64_t span_c = hi[0] - lo[0] + 1;
+    int64_t span_i = hi[1] + dhi[0] - (lo[1] + dlo[0]) + 1;
+    int64_t span_j = hi[2] + dhi[1] - (lo[2] + dlo[1]) + 1;
+    if (span_i > SHIFTS_BITMAP_MAX_BITS || span_j > SHIFTS_BITMAP_MAX_BITS ||
+        span_c * span_i > SHIFTS_BITMAP_MAX_BITS / span_j)
+        return false;
+
+    /* apply(): frozenset(shift(patch, d) for d in offsets). A shifted copy is the set of its
+     * items; two copies are equal exactly when their offsets are, so the offset stands for its
+     * copy in a table that stores the copy's hash, computed from the items' hashes alone. */
+    struct vset *copies = set_new();
+    for (int64_t k = 0; k < m; k++) {
+        int64_t di = offsets[k].u.t->item[0].u.i, dj = offsets[k].u.t->item[1].u.i;
+        uint64_t x = 0;
+        for (int64_t q = 0; q < n; q++) {
+            int64_t h = object ? hash_cell(it[q].c, it[q].i + di, it[q].j + dj)
+                               : hash_int_pair(it[q].i + di, it[q].j + dj);
+            x ^= frozenset_hash_item(h);
+            if ((q & 65535) == 65535)
+                DSL_TICK();
+        }
+        set_add_hashed(copies, offsets[k], frozenset_hash_end(x, n));
+        DSL_TICK();
+    }
+
+    /* merge(): the copies' items added in the copies' order. Adding an item already present
+     * changes nothing, so a copy whose items are all present (a bitmap says) is not built. */
+    int64_t bits = span_c * span_i * span_j;
+    uint64_t *seen = dsl_alloc((size_t)((bits + 63) / 64) * sizeof(uint64_t));
+    memset(seen, 0, (size_t)((bits + 63) / 64) * sizeof(uint64_t));
+    int64_t base_i = lo[1] + dlo[0], base_j = lo[2] + dlo[1];
+#define SHIFT_BIT(q, di, dj) \
+    (((it[q].c - lo[0]) * span_i + (it[q].i + (di) - base_i)) * span_j + (it[q].j + (dj) - base_j))
+    struct vset *merged = set_new();
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t pos = 0, got; set_chunk(copies, &pos, buf, &got);) {
+        for (int64_t k = 0; k < got; k++) {
+            val d = buf[k].key;
+            int64_t di = d.u.t->item[0].u.i, dj = d.u.t->item[1].u.i;
+            int64_t q = 0;
+            while (q < n) {
+                int64_t b = SHIFT_BIT(q, di, dj);
+                if (!(seen[b >> 6] >> (b & 63) & 1))
+                    break;
+                q++;
+            }
+            DSL_TICK();
+            if (q == n)
+                continue;
+            val args[2] = { patch, d };
+            val copy = prim_shift(args);
+            struct set_entry cbuf[SET_CHUNK];
+            for (int64_t cpos = 0, c; set_chunk(copy.u.s, &cpos, cbuf, &c);)
+                for (int64_t e = 0; e < c; e++)
+                    set_add_hashed(merged, cbuf[e].key, cbuf[e].hash);
+            for (q = 0; q < n; q++) {
+                int64_t b = SHIFT_BIT(q, di, dj);
+                seen[b >> 6] |= (uint64_t)1 << (b & 63);
+            }
+            DSL_TICK();
+        }
+    }
+#undef SHIFT_BIT
+    dsl_rt.shift_merges++;
+    *result = set_freeze(merged);
+    return true;
+}
+
 val prim_normalize(const val *a)
 {
     val patch = a[0];

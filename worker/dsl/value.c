@@ -248,31 +248,56 @@ static inline int64_t hash_of(val v)
     return val_hash(v);
 }
 
-/* tuplehash of CPython 3.8+ (xxHash-based). */
+/* tuplehash of CPython 3.8+ (xxHash-based): TUPLE_HASH_START, one tuple_hash_lane per item's
+ * hash, then tuple_hash_end with the length. */
+#define TUPLE_HASH_START 2870177450012600261ULL /* xxHash's prime 5 */
+static inline uint64_t tuple_hash_lane(uint64_t acc, int64_t item_hash)
+{
+    acc += (uint64_t)item_hash * 14029467366897019727ULL;
+    acc = (acc << 31) | (acc >> 33);
+    return acc * 11400714785074694791ULL;
+}
+static inline int64_t tuple_hash_end(uint64_t acc, uint32_t len)
+{
+    acc += (uint64_t)len ^ (TUPLE_HASH_START ^ 3527539ULL);
+    return acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
+}
+
 static int64_t tuple_hash(struct vtuple *t)
 {
-    const uint64_t prime1 = 11400714785074694791ULL;
-    const uint64_t prime2 = 14029467366897019727ULL;
-    const uint64_t prime5 = 2870177450012600261ULL;
     if (t->hashed)
         return t->hash;
-    uint64_t acc = prime5;
-    for (uint32_t i = 0; i < t->len; i++) {
-        uint64_t lane = (uint64_t)hash_of(t->item[i]);
-        acc += lane * prime2;
-        acc = (acc << 31) | (acc >> 33);
-        acc *= prime1;
-    }
-    acc += (uint64_t)t->len ^ (prime5 ^ 3527539ULL);
-    int64_t h = acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
+    uint64_t acc = TUPLE_HASH_START;
+    for (uint32_t i = 0; i < t->len; i++)
+        acc = tuple_hash_lane(acc, hash_of(t->item[i]));
+    int64_t h = tuple_hash_end(acc, t->len);
     t->hash = h;
     t->hashed = 1;
     return h;
 }
 
-static uint64_t shuffle_bits(uint64_t h)
+int64_t hash_int_pair(int64_t a, int64_t b)
 {
+    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(a)), int_hash(b)), 2);
+}
+
+int64_t hash_cell(int64_t c, int64_t i, int64_t j)
+{
+    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(c)), hash_int_pair(i, j)), 2);
+}
+
+uint64_t frozenset_hash_item(int64_t item_hash)
+{
+    uint64_t h = (uint64_t)item_hash;
     return ((h ^ 89869747ULL) ^ (h << 16)) * 3644798167ULL;
+}
+
+int64_t frozenset_hash_end(uint64_t h, int64_t len)
+{
+    h ^= ((uint64_t)len + 1) * 1927868237ULL;
+    h ^= (h >> 11) ^ (h >> 25);
+    h = h * 69069U + 907133923ULL;
+    return h == UINT64_MAX ? 590923713 : (int64_t)h;
 }
 
 /* frozenset_hash: xor of the shuffled hashes of the active entries, then the finaliser. The
@@ -286,12 +311,9 @@ static int64_t frozenset_hash(struct vset *s)
     for (int64_t i = 0; i <= s->mask; i++) {
         const struct set_entry *e = &s->table[i];
         uint64_t active = (uint64_t)0 - (uint64_t)(e->key.kind < V_EMPTY_SLOT);
-        h ^= shuffle_bits((uint64_t)e->hash) & active;
+        h ^= frozenset_hash_item(e->hash) & active;
     }
-    h ^= ((uint64_t)s->used + 1) * 1927868237ULL;
-    h ^= (h >> 11) ^ (h >> 25);
-    h = h * 69069U + 907133923ULL;
-    int64_t r = h == UINT64_MAX ? 590923713 : (int64_t)h;
+    int64_t r = frozenset_hash_end(h, s->used);
     if (s->frozen) {
         s->hash = r;
         s->hashed = 1;

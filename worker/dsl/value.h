@@ -242,6 +242,12 @@ static inline bool set_chunk(const struct vset *s, int64_t *pos, struct set_entr
 
 /* ---- generic operations (Python semantics) ---- */
 int64_t val_hash(val v);                   /* hash(v) */
+/* The same without building the value: hash((a, b)), hash((c, (i, j))), and hash(frozenset(S))
+ * as frozenset_hash_end(the xor of frozenset_hash_item(hash(x)) over the items x, len(S)). */
+int64_t hash_int_pair(int64_t a, int64_t b);
+int64_t hash_cell(int64_t c, int64_t i, int64_t j);
+uint64_t frozenset_hash_item(int64_t item_hash);
+int64_t frozenset_hash_end(uint64_t xor_of_items, int64_t len);
 bool val_eq(val a, val b);                 /* a == b */
 bool val_truthy(val v);                    /* bool(v) */
 const char *val_type_name(val v);          /* type(v).__name__: 'int', 'tuple', 'frozenset', ... */
