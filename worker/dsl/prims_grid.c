@@ -742,7 +742,10 @@ bool dsl_mapply_shifts(val function, val container, val *result)
         f->a.u.f->prim != PRIM_shift || f->b.kind != V_SET || f->b.u.s->used == 0)
         return false;
     val patch = f->b;
-    bool object = v_is_tuple(val_index(first_item(patch), 1)); /* as prim_shift decides */
+    val first = first_item(patch);
+    if (first.kind != V_TUPLE || first.u.t->len != 2)
+        return false; /* prim_shift raises, and which error comes first depends on the offsets */
+    bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
 
     int64_t n;
     const val *items = iter_items(patch, &n);
@@ -780,7 +783,7 @@ bool dsl_mapply_shifts(val function, val container, val *result)
     int64_t span_c = hi[0] - lo[0] + 1;
     int64_t span_i = hi[1] + dhi[0] - (lo[1] + dlo[0]) + 1;
     int64_t span_j = hi[2] + dhi[1] - (lo[2] + dlo[1]) + 1;
-    if (span_i > SHIFTS_BITMAP_MAX_BITS || span_j > SHIFTS_BITMAP_MAX_BITS ||
+    if (span_c > SHIFTS_BITMAP_MAX_BITS || span_i > SHIFTS_BITMAP_MAX_BITS || span_j > SHIFTS_BITMAP_MAX_BITS ||
         span_c * span_i > SHIFTS_BITMAP_MAX_BITS / span_j)
         return false;
 
