@@ -118,7 +118,8 @@ bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result);
  * merge(apply(function, container)), without building a shifted copy whose items the merge
  * already holds (perf: solve_6aa20dc0 shifts a pattern of up to 2,007 cells to each of 784
  * offsets, and only about one copy in five adds an item). Returns false when the caller must
- * compute it itself (anything but plain-int cells or indices and offsets). */
+ * compute it itself: anything but plain-int cells or indices and a set of plain-int offsets, or
+ * copies that cannot overlap much (then building each is the cheaper way). */
 bool dsl_mapply_shifts(val function, val container, val *result);
 
 typedef val (*prim_fn)(const val *args);
