@@ -955,34 +955,6 @@ struct pset {
     struct pentry small[8];
 };
 
-
-/* CPython's hash of an int and of the 2-tuple (i, j) (tuplehash of 3.8+). */
-static int64_t py_int_hash(int64_t v)
-{
-    const uint64_t modulus = ((uint64_t)1 << 61) - 1;
-    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    int64_t r = (int64_t)(mag % modulus);
-    if (v < 0)
-        r = -r;
-    return r == -1 ? -2 : r;
-}
-
-static inline int64_t pair_hash(int64_t i, int64_t j)
-{
-    const uint64_t prime1 = 11400714785074694791ULL;
-    const uint64_t prime2 = 14029467366897019727ULL;
-    const uint64_t prime5 = 2870177450012600261ULL;
-    uint64_t acc = prime5;
-    uint64_t lanes[2] = { (uint64_t)py_int_hash(i), (uint64_t)py_int_hash(j) };
-    for (int k = 0; k < 2; k++) {
-        acc += lanes[k] * prime2;
-        acc = (acc << 31) | (acc >> 33);
-        acc *= prime1;
-    }
-    acc += (uint64_t)2 ^ (prime5 ^ 3527539ULL);
-    return acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
-}
-
 static void pset_init(struct pset *s)
 {
     s->fill = s->used = 0;
@@ -1159,7 +1131,7 @@ static inline int64_t key_col(const struct objects_run *r, int64_t key) { return
 /* Per-key facts: looked up in the per-key tables, or computed where a big grid has none. */
 static inline int64_t key_hash(const struct objects_run *r, int64_t key)
 {
-    return r->hash != NULL ? r->hash[key] : pair_hash(key_row(r, key), key_col(r, key));
+    return r->hash != NULL ? r->hash[key] : hash_int_pair(key_row(r, key), key_col(r, key));
 }
 
 static inline bool key_inside(const struct objects_run *r, int64_t key)
@@ -1441,7 +1413,7 @@ struct big_unvisited {
 
 static inline int64_t packed_hash(const struct big_unvisited *u, uint32_t p)
 {
-    return pair_hash((int64_t)(p >> u->jbits), (int64_t)(p & (((uint32_t)1 << u->jbits) - 1)));
+    return hash_int_pair((int64_t)(p >> u->jbits), (int64_t)(p & (((uint32_t)1 << u->jbits) - 1)));
 }
 
 static inline bool big_taken(const uint64_t *taken, uint64_t i)
@@ -1510,7 +1482,7 @@ static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w)
     u->fill = 0;
     for (int64_t i = 0; i < h; i++) {
         for (int64_t j = 0; j < w; j++) {
-            big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, pair_hash(i, j));
+            big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, hash_int_pair(i, j));
             u->fill++;
             if ((uint64_t)u->fill * 5 >= u->mask * 3)
                 big_resize(u, u->fill > 50000 ? u->fill * 2 : u->fill * 4);
@@ -1617,7 +1589,7 @@ static void shape_facts_compute(struct objects_run *r, int64_t keys, int64_t **h
         return;
     for (int64_t key = 0; key < keys; key++) {
         int64_t i = key_row(r, key), j = key_col(r, key);
-        (*hash)[key] = pair_hash(i, j);
+        (*hash)[key] = hash_int_pair(i, j);
         (*inside)[key] = i >= 0 && i < r->h && j >= 0 && j < r->w;
         if ((key & 1023) == 1023)
             DSL_TICK();

@@ -18,7 +18,6 @@
 
 #define LINEAR_PROBES 9
 #define PERTURB_SHIFT 5
-#define HASH_MODULUS ((((uint64_t)1) << 61) - 1) /* _PyHASH_MODULUS */
 
 /* ---------------------------------------------------------------- type names and errors */
 
@@ -220,20 +219,13 @@ val tuple_empty(void)
 
 /* ---------------------------------------------------------------- hashes */
 
-static int64_t int_hash_big(int64_t v)
+int64_t int_hash_big(int64_t v)
 {
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     int64_t r = (int64_t)(mag % HASH_MODULUS);
     if (v < 0)
         r = -r;
     return r == -1 ? -2 : r;
-}
-
-static inline int64_t int_hash(int64_t v)
-{
-    if (BF_LIKELY(v >= -(int64_t)HASH_MODULUS + 1 && v < (int64_t)HASH_MODULUS))
-        return v == -1 ? -2 : v; /* |v| < 2^61 - 1: the value itself */
-    return int_hash_big(v);
 }
 
 static int64_t frozenset_hash(struct vset *s);
@@ -248,21 +240,7 @@ static inline int64_t hash_of(val v)
     return val_hash(v);
 }
 
-/* tuplehash of CPython 3.8+ (xxHash-based): TUPLE_HASH_START, one tuple_hash_lane per item's
- * hash, then tuple_hash_end with the length. */
-#define TUPLE_HASH_START 2870177450012600261ULL /* xxHash's prime 5 */
-static inline uint64_t tuple_hash_lane(uint64_t acc, int64_t item_hash)
-{
-    acc += (uint64_t)item_hash * 14029467366897019727ULL;
-    acc = (acc << 31) | (acc >> 33);
-    return acc * 11400714785074694791ULL;
-}
-static inline int64_t tuple_hash_end(uint64_t acc, uint32_t len)
-{
-    acc += (uint64_t)len ^ (TUPLE_HASH_START ^ 3527539ULL);
-    return acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
-}
-
+/* tuplehash of CPython 3.8+ (the formulas in value.h). */
 static int64_t tuple_hash(struct vtuple *t)
 {
     if (t->hashed)
@@ -274,30 +252,6 @@ static int64_t tuple_hash(struct vtuple *t)
     t->hash = h;
     t->hashed = 1;
     return h;
-}
-
-int64_t hash_int_pair(int64_t a, int64_t b)
-{
-    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(a)), int_hash(b)), 2);
-}
-
-int64_t hash_cell(int64_t c, int64_t i, int64_t j)
-{
-    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(c)), hash_int_pair(i, j)), 2);
-}
-
-uint64_t frozenset_hash_item(int64_t item_hash)
-{
-    uint64_t h = (uint64_t)item_hash;
-    return ((h ^ 89869747ULL) ^ (h << 16)) * 3644798167ULL;
-}
-
-int64_t frozenset_hash_end(uint64_t h, int64_t len)
-{
-    h ^= ((uint64_t)len + 1) * 1927868237ULL;
-    h ^= (h >> 11) ^ (h >> 25);
-    h = h * 69069U + 907133923ULL;
-    return h == UINT64_MAX ? 590923713 : (int64_t)h;
 }
 
 /* frozenset_hash: xor of the shuffled hashes of the active entries, then the finaliser. The

@@ -242,12 +242,53 @@ static inline bool set_chunk(const struct vset *s, int64_t *pos, struct set_entr
 
 /* ---- generic operations (Python semantics) ---- */
 int64_t val_hash(val v);                   /* hash(v) */
-/* The same without building the value: hash((a, b)), hash((c, (i, j))), and hash(frozenset(S))
- * as frozenset_hash_end(the xor of frozenset_hash_item(hash(x)) over the items x, len(S)). */
-int64_t hash_int_pair(int64_t a, int64_t b);
-int64_t hash_cell(int64_t c, int64_t i, int64_t j);
-uint64_t frozenset_hash_item(int64_t item_hash);
-int64_t frozenset_hash_end(uint64_t xor_of_items, int64_t len);
+
+/* CPython's hash formulas, for code that hashes without building the value. hash(int):
+ * int_hash. hash(tuple) (3.8+, xxHash-based): TUPLE_HASH_START, one tuple_hash_lane per item's
+ * hash, then tuple_hash_end with the length; hash_int_pair(a, b) is hash((a, b)) and
+ * hash_cell(c, i, j) hash((c, (i, j))). hash(frozenset(S)): frozenset_hash_end(the xor of
+ * frozenset_hash_item(hash(x)) over the items x, len(S)). */
+#define HASH_MODULUS ((((uint64_t)1) << 61) - 1) /* _PyHASH_MODULUS */
+int64_t int_hash_big(int64_t v);
+static inline int64_t int_hash(int64_t v)
+{
+    if (BF_LIKELY(v >= -(int64_t)HASH_MODULUS + 1 && v < (int64_t)HASH_MODULUS))
+        return v == -1 ? -2 : v; /* |v| < 2^61 - 1: the value itself */
+    return int_hash_big(v);
+}
+#define TUPLE_HASH_START 2870177450012600261ULL /* xxHash's prime 5 */
+static inline uint64_t tuple_hash_lane(uint64_t acc, int64_t item_hash)
+{
+    acc += (uint64_t)item_hash * 14029467366897019727ULL;
+    acc = (acc << 31) | (acc >> 33);
+    return acc * 11400714785074694791ULL;
+}
+static inline int64_t tuple_hash_end(uint64_t acc, uint32_t len)
+{
+    acc += (uint64_t)len ^ (TUPLE_HASH_START ^ 3527539ULL);
+    return acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
+}
+static inline int64_t hash_int_pair(int64_t a, int64_t b)
+{
+    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(a)), int_hash(b)), 2);
+}
+static inline int64_t hash_cell(int64_t c, int64_t i, int64_t j)
+{
+    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(c)), hash_int_pair(i, j)), 2);
+}
+static inline uint64_t frozenset_hash_item(int64_t item_hash)
+{
+    uint64_t h = (uint64_t)item_hash;
+    return ((h ^ 89869747ULL) ^ (h << 16)) * 3644798167ULL;
+}
+static inline int64_t frozenset_hash_end(uint64_t xor_of_items, int64_t len)
+{
+    uint64_t h = xor_of_items ^ ((uint64_t)len + 1) * 1927868237ULL;
+    h ^= (h >> 11) ^ (h >> 25);
+    h = h * 69069U + 907133923ULL;
+    return h == UINT64_MAX ? 590923713 : (int64_t)h;
+}
+
 bool val_eq(val a, val b);                 /* a == b */
 bool val_truthy(val v);                    /* bool(v) */
 const char *val_type_name(val v);          /* type(v).__name__: 'int', 'tuple', 'frozenset', ... */
