@@ -683,12 +683,9 @@ static void sfilter_body(void *ctx)
         /* perf: slot order as set iteration, adding with the hash the entry stores */
         struct set_entry buf[SET_CHUNK];
         for (int64_t pos = 0, n; set_chunk(job->container.u.s, &pos, buf, &n);)
-            for (int64_t k = 0; k < n; k++) {
-                if (k + SET_PREFETCH_AHEAD < n)
-                    val_prefetch(buf[k + SET_PREFETCH_AHEAD].key);
+            for (int64_t k = 0; k < n; k++)
                 if (fn_test1(job->function, buf[k].key))
                     set_add_hashed(out.s, buf[k].key, buf[k].hash);
-            }
         job->result = collector_finish(&out);
         return;
     }

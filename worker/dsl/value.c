@@ -949,8 +949,6 @@ bool set_next(const struct vset *s, int64_t *pos, val *item)
         if (slot_active(&table[i])) {
             *item = table[i].key;
             *pos = i + 1;
-            if (i + SET_PREFETCH_AHEAD <= mask)
-                val_prefetch(table[i + SET_PREFETCH_AHEAD].key);
             return true;
         }
     }

@@ -221,17 +221,6 @@ static inline int64_t set_gather(const struct set_entry *table, int64_t size, in
     *pos = to;
     return k;
 }
-/* Iterating a big set dereferences its keys in slot order, which is random in memory: each
- * tuple or set a key points to is a cache miss (perf: first() on the 90,000 pairs of a product,
- * solve_06df4c85). Iterators start loading the key SET_PREFETCH_AHEAD slots ahead. A slot that is
- * empty or holds an int has no pointer: prefetching its payload is harmless but useless. */
-#define SET_PREFETCH_AHEAD 8
-static inline void val_prefetch(val v)
-{
-    if (v.kind == V_TUPLE || v.kind == V_SET)
-        __builtin_prefetch(v.u.t);
-}
-
 static inline bool set_chunk(const struct vset *s, int64_t *pos, struct set_entry *buf, int64_t *n)
 {
     if (*pos > s->mask)
