@@ -534,7 +534,8 @@ END_TEST
 
 /* The call memo (dsl.h): x4 makes 30 nested calls, so from its ninth call in a line on it is
  * looked up. It must tell True from 1 and a set from an equal set in another order, and never
- * hand out one new function twice. Each program below is also run through the DAG. */
+ * hand out one new function twice, alone or inside a tuple inside a set or a set inside a tuple.
+ * Each program below is also run through the DAG. */
 #define MEMO_COSTLY_LINES \
     "    x1 = compose(identity, identity)\n" \
     "    x2 = compose(x1, x1)\n" \
@@ -568,6 +569,32 @@ static const char memo_text[] =
     "    x8 = apply(x6, x7)\n"
     "    x9 = dedupe(x8)\n"
     "    O = size(x9)\n"
+    "    return O\n"
+    "\n"
+    "def solve_new_functions_in_tuples(I):\n" MEMO_COSTLY_LINES
+    "    x5 = lbind(rbind, add)\n"
+    "    x6 = fork(astuple, identity, x5)\n"
+    "    x7 = compose(initset, x6)\n"
+    "    x8 = compose(x7, x4)\n" /* x -> frozenset({(x, a new function rbind(add, x))}) */
+    "    x9 = repeat(ONE, TEN)\n"
+    "    x10 = apply(x8, x9)\n"
+    "    x11 = apply(first, x10)\n"
+    "    x12 = apply(last, x11)\n"
+    "    x13 = dedupe(x12)\n"
+    "    O = size(x13)\n"
+    "    return O\n"
+    "\n"
+    "def solve_new_functions_in_sets(I):\n" MEMO_COSTLY_LINES
+    "    x5 = lbind(rbind, add)\n"
+    "    x6 = compose(initset, x5)\n"
+    "    x7 = fork(astuple, identity, x6)\n"
+    "    x8 = compose(x7, x4)\n" /* x -> (x, frozenset({a new function rbind(add, x)})) */
+    "    x9 = repeat(ONE, TEN)\n"
+    "    x10 = apply(x8, x9)\n"
+    "    x11 = apply(last, x10)\n"
+    "    x12 = apply(first, x11)\n"
+    "    x13 = dedupe(x12)\n"
+    "    O = size(x13)\n"
     "    return O\n";
 
 START_TEST(test_call_memo)
@@ -577,9 +604,11 @@ START_TEST(test_call_memo)
                          "True, True, True)" },
         { "solve_orders", "(0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8)" },
         { "solve_new_functions", "10" },
+        { "solve_new_functions_in_tuples", "10" },
+        { "solve_new_functions_in_sets", "10" },
     };
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "memo.py", memo_text, strlen(memo_text), stderr), 3);
+    ck_assert_int_eq(program_parse(&pf, "memo.py", memo_text, strlen(memo_text), stderr), 5);
     struct dag d = DAG_INIT;
     struct eval_result r;
     for (size_t i = 0; i < pf.n; i++) {

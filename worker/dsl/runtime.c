@@ -920,6 +920,13 @@ static uint64_t memo_hash_boxed(const struct vfunc *f, int argc, const val *argv
 
 /* Whether v may hold a function made since the id first_new (or is too big to tell within
  * *budget values). */
+/* Whether v may hold a function or a container, other than an interned pair or cell (those hold
+ * ints only): perf, a set of cells is scanned without visiting each cell. */
+static inline bool memo_scan_into(val v)
+{
+    return v.kind == V_FUNC || v.kind == V_SET || (v.kind == V_TUPLE && !tuple_interned(v.u.t));
+}
+
 static bool memo_may_hold_new_function(val v, uint32_t first_new, int64_t *budget)
 {
     if (--*budget < 0)
@@ -928,13 +935,13 @@ static bool memo_may_hold_new_function(val v, uint32_t first_new, int64_t *budge
     case V_FUNC: return v.u.f->id >= first_new;
     case V_TUPLE:
         for (uint32_t i = 0; i < v.u.t->len; i++)
-            if (v.u.t->item[i].kind >= V_TUPLE && memo_may_hold_new_function(v.u.t->item[i], first_new, budget))
+            if (memo_scan_into(v.u.t->item[i]) && memo_may_hold_new_function(v.u.t->item[i], first_new, budget))
                 return true;
         return false;
     case V_SET:
         for (int64_t pos = 0; pos <= v.u.s->mask; pos++) {
             val k = v.u.s->table[pos].key;
-            if (k.kind >= V_TUPLE && k.kind <= V_FUNC && memo_may_hold_new_function(k, first_new, budget))
+            if (memo_scan_into(k) && memo_may_hold_new_function(k, first_new, budget))
                 return true;
         }
         return false;
