@@ -854,18 +854,6 @@ val prim_interval(const val *a)
 /* (a, b) */
 val prim_astuple(const val *a) { return tuple_pair(a[0], a[1]); }
 
-/* The items of a set in slot order (iteration order), into a new array. */
-static val *set_items(const struct vset *s)
-{
-    val *items = dsl_alloc((size_t)(s->used > 0 ? s->used : 1) * sizeof(val));
-    int64_t k = 0;
-    struct set_entry buf[SET_CHUNK];
-    for (int64_t pos = 0, n; set_chunk(s, &pos, buf, &n);)
-        for (int64_t i = 0; i < n; i++)
-            items[k++] = buf[i].key;
-    return items;
-}
-
 /* product() of two non-empty sets, with the pairs laid out in memory in the result's slot order
  * (perf: the table is built first from the pairs' hashes, keyed by the pairs' numbers, then each
  * pair is made as its slot is reached, so iterating the result reads the pairs one after the
@@ -876,10 +864,10 @@ static bool product_of_sets(val left, val right, val *result)
 {
     if (left.kind != V_SET || right.kind != V_SET || left.u.s->used == 0 || right.u.s->used == 0)
         return false;
-    int64_t nl = left.u.s->used, nr = right.u.s->used;
+    int64_t nl, nr;
+    const val *li = val_items(left, &nl), *ri = val_items(right, &nr);
     if (nl > INT64_MAX / nr)
         return false;
-    val *li = set_items(left.u.s), *ri = set_items(right.u.s);
     int64_t *lh = dsl_alloc((size_t)nl * sizeof(int64_t));
     for (int64_t k = 0; k < nl; k++)
         lh[k] = val_hash(li[k]);

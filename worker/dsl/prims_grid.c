@@ -36,27 +36,6 @@ static val *alloc_vals(int64_t n)
     return dsl_alloc((size_t)(n > 0 ? n : 1) * sizeof(val));
 }
 
-/* The items of an iterable in Python's iteration order: a tuple's own array, or a set's items
- * copied out in slot order. TypeError for anything else, as `for x in v` raises. */
-static const val *iter_items(val c, int64_t *n)
-{
-    if (c.kind == V_TUPLE) {
-        *n = c.u.t->len;
-        return c.u.t->item;
-    }
-    if (c.kind == V_SET) {
-        val *out = alloc_vals(c.u.s->used);
-        int64_t k = 0;
-        struct set_entry buf[SET_CHUNK];
-        for (int64_t pos = 0, m; set_chunk(c.u.s, &pos, buf, &m);)
-            for (int64_t i = 0; i < m; i++)
-                out[k++] = buf[i].key;
-        *n = k;
-        return out;
-    }
-    dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(c));
-}
-
 /* next(iter(c)) for a non-empty container (callers check emptiness themselves). */
 static val first_item(val c)
 {
@@ -69,32 +48,6 @@ static val first_item(val c)
 }
 
 /* Python's `x, y = item`. */
-static void unpack2(val item, val *x, val *y)
-{
-    int64_t n;
-    if (item.kind == V_TUPLE) {
-        n = item.u.t->len;
-        if (n == 2) {
-            *x = item.u.t->item[0];
-            *y = item.u.t->item[1];
-            return;
-        }
-    } else if (item.kind == V_SET) {
-        n = item.u.s->used;
-        if (n == 2) {
-            int64_t pos = 0;
-            set_next(item.u.s, &pos, x);
-            set_next(item.u.s, &pos, y);
-            return;
-        }
-    } else {
-        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", val_type_name(item));
-    }
-    if (n > 2)
-        dsl_raise(EXC_VALUE, "too many values to unpack (expected 2)");
-    dsl_raise(EXC_VALUE, "not enough values to unpack (expected 2, got %lld)", (long long)n);
-}
-
 BF_NORETURN static void raise_operands(const char *op, val a, val b)
 {
     dsl_raise(EXC_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op, val_type_name(a),
@@ -240,11 +193,11 @@ val prim_toindices(const val *a)
     if (!v_is_tuple(probe))
         return patch;
     int64_t n;
-    const val *items = iter_items(patch, &n);
+    const val *items = val_items(patch, &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++) {
         val value, index;
-        unpack2(items[k], &value, &index);
+        val_unpack2(items[k], &value, &index);
         set_add(s, index);
     }
     return set_freeze(s);
@@ -259,11 +212,11 @@ static val patch_extreme(val patch, int axis, bool want_max)
         return v_int(axis == 0 ? (want_max ? box.imax : box.imin) : (want_max ? box.jmax : box.jmin));
     val ind = prim_toindices(&patch);
     int64_t n;
-    const val *items = iter_items(ind, &n);
+    const val *items = val_items(ind, &n);
     struct extreme e = { want_max, false, v_none() };
     for (int64_t k = 0; k < n; k++) {
         val i, j;
-        unpack2(items[k], &i, &j);
+        val_unpack2(items[k], &i, &j);
         extreme_feed(&e, axis == 0 ? i : j);
     }
     return extreme_result(&e);
@@ -288,7 +241,7 @@ static void zip_items(const val *items, int64_t n, struct zipped *z)
     z->rows = dsl_alloc((size_t)(n > 0 ? n : 1) * sizeof(*z->rows));
     for (int64_t r = 0; r < n; r++) {
         int64_t len;
-        z->rows[r] = iter_items(items[r], &len);
+        z->rows[r] = val_items(items[r], &len);
         if (r == 0 || len < z->ncols)
             z->ncols = len;
     }
@@ -297,7 +250,7 @@ static void zip_items(const val *items, int64_t n, struct zipped *z)
 static void zip_star(val iterable, struct zipped *z)
 {
     int64_t n;
-    const val *items = iter_items(iterable, &n);
+    const val *items = val_items(iterable, &n);
     zip_items(items, n, z);
 }
 
@@ -342,12 +295,12 @@ val prim_lrcorner(const val *a) { return corner(a[0], true, true, false); }
 static const val *color_values(val element, int64_t *n)
 {
     int64_t nrows;
-    const val *rows = iter_items(element, &nrows);
+    const val *rows = val_items(element, &nrows);
     if (element.kind != V_TUPLE) {
         val *out = alloc_vals(nrows);
         for (int64_t k = 0; k < nrows; k++) {
             val rest;
-            unpack2(rows[k], &out[k], &rest);
+            val_unpack2(rows[k], &out[k], &rest);
         }
         *n = nrows;
         return out;
@@ -366,7 +319,7 @@ static const val *color_values(val element, int64_t *n)
     int64_t k = 0;
     for (int64_t r = 0; r < nrows; r++) {
         int64_t len;
-        const val *items = iter_items(rows[r], &len);
+        const val *items = val_items(rows[r], &len);
         memcpy(out + k, items, (size_t)len * sizeof(val));
         k += len;
     }
@@ -447,10 +400,10 @@ val prim_colorcount(const val *a)
         return v_int(total);
     }
     int64_t n;
-    const val *items = iter_items(element, &n);
+    const val *items = val_items(element, &n);
     for (int64_t k = 0; k < n; k++) {
         val v, rest;
-        unpack2(items[k], &v, &rest);
+        val_unpack2(items[k], &v, &rest);
         total += eq_fast(v, value);
     }
     return v_int(total);
@@ -460,18 +413,18 @@ val prim_palette(const val *a)
 {
     val element = a[0];
     int64_t nrows;
-    const val *rows = iter_items(element, &nrows);
+    const val *rows = val_items(element, &nrows);
     struct vset *s = set_new();
     bool seen[64] = { false };
     for (int64_t r = 0; r < nrows; r++) {
         if (element.kind == V_TUPLE) {
             int64_t len;
-            const val *items = iter_items(rows[r], &len);
+            const val *items = val_items(rows[r], &len);
             for (int64_t k = 0; k < len; k++)
                 add_skipping_seen(s, items[k], seen);
         } else {
             val v, rest;
-            unpack2(rows[r], &v, &rest);
+            val_unpack2(rows[r], &v, &rest);
             add_skipping_seen(s, v, seen);
         }
     }
@@ -498,7 +451,7 @@ val prim_colorfilter(const val *a)
 {
     val value = a[1];
     int64_t n;
-    const val *objs = iter_items(a[0], &n);
+    const val *objs = val_items(a[0], &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++) {
         val obj = objs[k];
@@ -516,7 +469,7 @@ val prim_sizefilter(const val *a)
 {
     val want = a[1];
     int64_t n;
-    const val *items = iter_items(a[0], &n);
+    const val *items = val_items(a[0], &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++) {
         if (eq_fast(v_int(val_len(items[k])), want))
@@ -617,11 +570,11 @@ val prim_ofcolor(const val *a)
 {
     val value = a[1];
     int64_t h;
-    const val *rows = iter_items(a[0], &h);
+    const val *rows = val_items(a[0], &h);
     struct vset *s = set_new();
     for (int64_t i = 0; i < h; i++) {
         int64_t w;
-        const val *cells = iter_items(rows[i], &w);
+        const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++) {
             if (eq_fast(cells[j], value))
                 set_add(s, tuple_ints(i, j));
@@ -634,11 +587,11 @@ val prim_ofcolor(const val *a)
 val prim_asobject(const val *a)
 {
     int64_t h;
-    const val *rows = iter_items(a[0], &h);
+    const val *rows = val_items(a[0], &h);
     struct vset *s = set_new();
     for (int64_t i = 0; i < h; i++) {
         int64_t w;
-        const val *cells = iter_items(rows[i], &w);
+        const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++)
             set_add(s, tuple_cell(cells[j], i, j));
         DSL_TICK();
@@ -653,11 +606,11 @@ val prim_toobject(const val *a)
     int64_t w = val_len(val_index(grid, 0));
     val ind = prim_toindices(&patch);
     int64_t n;
-    const val *items = iter_items(ind, &n);
+    const val *items = val_items(ind, &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++) {
         val i, j;
-        unpack2(items[k], &i, &j);
+        val_unpack2(items[k], &i, &j);
         /* 0 <= i < h and 0 <= j < w, short-circuiting like Python's chained comparisons */
         if (!v_is_int(i))
             dsl_raise(EXC_TYPE, "'<=' not supported between instances of 'int' and '%s'", val_type_name(i));
@@ -684,7 +637,7 @@ val prim_recolor(const val *a)
     val value = a[0], patch = a[1];
     val ind = prim_toindices(&patch);
     int64_t n;
-    const val *items = iter_items(ind, &n);
+    const val *items = val_items(ind, &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++)
         set_add(s, tuple_pair(value, items[k]));
@@ -701,8 +654,8 @@ static val shifted_item(val item, bool object, val di, val dj)
     }
     val value = v_none(), ij = item, i, j;
     if (object)
-        unpack2(item, &value, &ij);
-    unpack2(ij, &i, &j);
+        val_unpack2(item, &value, &ij);
+    val_unpack2(ij, &i, &j);
     val ni = py_add(i, di);
     val nj = py_add(j, dj);
     val moved = tuple_pair(ni, nj);
@@ -715,10 +668,10 @@ val prim_shift(const val *a)
     if (val_len(patch) == 0)
         return patch;
     val di, dj;
-    unpack2(a[1], &di, &dj);
+    val_unpack2(a[1], &di, &dj);
     bool object = v_is_tuple(val_index(first_item(patch), 1));
     int64_t n;
-    const val *items = iter_items(patch, &n);
+    const val *items = val_items(patch, &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++)
         set_add(s, shifted_item(items[k], object, di, dj));
@@ -751,7 +704,7 @@ bool dsl_mapply_shifts(val function, val container, val *result)
     bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
 
     int64_t n;
-    const val *items = iter_items(patch, &n);
+    const val *items = val_items(patch, &n);
     struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
     int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
     for (int64_t k = 0; k < n; k++) {
@@ -770,7 +723,7 @@ bool dsl_mapply_shifts(val function, val container, val *result)
         }
     }
     int64_t m;
-    const val *offsets = iter_items(container, &m);
+    const val *offsets = val_items(container, &m);
     int64_t dlo[2] = { INT64_MAX, INT64_MAX }, dhi[2] = { INT64_MIN, INT64_MIN };
     for (int64_t k = 0; k < m; k++) {
         if (!is_int_pair(offsets[k]))
@@ -1702,11 +1655,11 @@ val prim_objects(const val *a)
 static val cells_of_value(val grid, val value)
 {
     int64_t h;
-    const val *rows = iter_items(grid, &h);
+    const val *rows = val_items(grid, &h);
     struct vset *s = set_new();
     for (int64_t i = 0; i < h; i++) {
         int64_t w;
-        const val *cells = iter_items(rows[i], &w);
+        const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++) {
             if (eq_fast(cells[j], value))
                 set_add(s, tuple_cell(cells[j], i, j));
@@ -1747,12 +1700,12 @@ static struct vset *coordinate_set(val patch, int axis)
 {
     val ind = prim_toindices(&patch);
     int64_t n;
-    const val *items = iter_items(ind, &n);
+    const val *items = val_items(ind, &n);
     struct vset *s = set_new();
     bool seen[64] = { false };
     for (int64_t k = 0; k < n; k++) {
         val i, j;
-        unpack2(items[k], &i, &j);
+        val_unpack2(items[k], &i, &j);
         add_skipping_seen(s, axis == 0 ? i : j, seen);
     }
     return s;
@@ -1820,19 +1773,19 @@ val prim_manhattan(const val *a)
      * toindices(b) is evaluated for each item of a (the same result every time). */
     val ind_a = prim_toindices(&a[0]);
     int64_t na, nb = 0;
-    const val *items_a = iter_items(ind_a, &na);
+    const val *items_a = val_items(ind_a, &na);
     const val *items_b = NULL;
     struct extreme e = { false, false, v_none() };
     for (int64_t x = 0; x < na; x++) {
         val ai, aj;
-        unpack2(items_a[x], &ai, &aj);
+        val_unpack2(items_a[x], &ai, &aj);
         if (!items_b) {
             val ind_b = prim_toindices(&a[1]);
-            items_b = iter_items(ind_b, &nb);
+            items_b = val_items(ind_b, &nb);
         }
         for (int64_t y = 0; y < nb; y++) {
             val bi, bj;
-            unpack2(items_b[y], &bi, &bj);
+            val_unpack2(items_b[y], &bi, &bj);
             val di = py_abs(py_sub(ai, bi));
             val dj = py_abs(py_sub(aj, bj));
             extreme_feed(&e, py_add(di, dj));

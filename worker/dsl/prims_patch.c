@@ -141,59 +141,13 @@ static int64_t py_floordiv_int(val x, int64_t y)
 static val py_min2(val x, val y) { return val_lt(y, x) ? y : x; }
 static val py_max2(val x, val y) { return val_lt(x, y) ? y : x; }
 
-/* `p, q = x`: unpacking into two targets (a frozenset unpacks in iteration order). */
-static void unpack2(val x, val *p, val *q)
-{
-    int64_t n;
-    if (x.kind == V_TUPLE) {
-        n = tup_len(x);
-        if (n == 2) {
-            *p = tup_get(x, 0);
-            *q = tup_get(x, 1);
-            return;
-        }
-    } else if (x.kind == V_SET) {
-        n = set_len(x);
-        if (n == 2) {
-            int64_t pos = 0;
-            set_next(x.u.s, &pos, p);
-            set_next(x.u.s, &pos, q);
-            return;
-        }
-    } else {
-        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", val_type_name(x));
-    }
-    if (n < 2)
-        dsl_raise(EXC_VALUE, "not enough values to unpack (expected 2, got %lld)", (long long)n);
-    dsl_raise(EXC_VALUE, "too many values to unpack (expected 2)");
-}
-
-/* The items of an iterable: a tuple's own array, or a frozenset's items in iteration order;
- * TypeError for anything else (Python's iter()). */
-static const val *items_of(val c, int64_t *n)
-{
-    if (c.kind == V_TUPLE) {
-        *n = tup_len(c);
-        return c.u.t->item;
-    }
-    if (c.kind != V_SET)
-        raise_not_iterable(c);
-    *n = set_len(c);
-    val *items = dsl_alloc((size_t)(*n ? *n : 1) * sizeof(val));
-    int64_t pos = 0, k = 0;
-    val item;
-    while (set_next(c.u.s, &pos, &item))
-        items[k++] = item;
-    return items;
-}
-
 /* tuple(c) of a tuple or frozenset row (list(row) in dsl.py followed by tuple()). */
 static val row_as_tuple(val row)
 {
     if (row.kind == V_TUPLE)
         return row;
     int64_t n;
-    const val *items = items_of(row, &n);
+    const val *items = val_items(row, &n);
     return tuple_from(items, n);
 }
 
@@ -398,7 +352,7 @@ static val mirror_patch(val piece, enum mirror m)
             ul_i = v_int(b.imin);
             ul_j = v_int(b.jmin);
         } else {
-            unpack2(call1(prim_ulcorner, piece), &ul_i, &ul_j);
+            val_unpack2(call1(prim_ulcorner, piece), &ul_i, &ul_j);
         }
     } else {
         val lo, hi;
@@ -412,11 +366,11 @@ static val mirror_patch(val piece, enum mirror m)
     val_iter_init(&it, piece);
     while (val_iter_next(&it, &item)) {
         if (cells) {
-            unpack2(item, &v, &ij);
-            unpack2(ij, &i, &j);
+            val_unpack2(item, &v, &ij);
+            val_unpack2(ij, &i, &j);
             set_add(s, tuple_pair(v, mirrored_pos(m, i, j, d, ul_i, ul_j)));
         } else {
-            unpack2(item, &i, &j);
+            val_unpack2(item, &i, &j);
             set_add(s, mirrored_pos(m, i, j, d, ul_i, ul_j));
         }
     }
@@ -432,7 +386,7 @@ static val zip_rows(const val *rows, int64_t n)
     int64_t m = INT64_MAX;
     for (int64_t k = 0; k < n; k++) {
         int64_t len;
-        cols[k] = items_of(rows[k], &len);
+        cols[k] = val_items(rows[k], &len);
         if (len < m)
             m = len;
     }
@@ -570,7 +524,7 @@ static void fill_indices(struct mgrid *g, val indices, val value, bool under, va
     val item, i, j;
     val_iter_init(&it, indices);
     while (val_iter_next(&it, &item)) {
-        unpack2(item, &i, &j);
+        val_unpack2(item, &i, &j);
         mgrid_write(g, i, j, value, under, bg);
     }
 }
@@ -615,8 +569,8 @@ static val paint_grid(val grid, val obj, bool under)
     val item, v, ij, i, j;
     val_iter_init(&it, obj);
     while (val_iter_next(&it, &item)) {
-        unpack2(item, &v, &ij);
-        unpack2(ij, &i, &j);
+        val_unpack2(item, &v, &ij);
+        val_unpack2(ij, &i, &j);
         mgrid_write(&g, i, j, v, under, bg);
     }
     return mgrid_close(&g);
@@ -680,7 +634,7 @@ static val stretch_row(const val *items, int64_t n, int64_t factor)
 static val stretch_row_checked(val row, val factor)
 {
     int64_t n;
-    const val *items = items_of(row, &n);
+    const val *items = val_items(row, &n);
     if (n == 0)
         return tuple_empty();
     return stretch_row(items, n, range_arg(factor));
@@ -689,7 +643,7 @@ static val stretch_row_checked(val row, val factor)
 val prim_hupscale(const val *a)
 {
     int64_t n;
-    const val *rows = items_of(a[0], &n);
+    const val *rows = val_items(a[0], &n);
     if (n == 0)
         return tuple_empty();
     struct vtuple *out = tup_alloc(n);
@@ -723,7 +677,7 @@ static val repeat_rows(const val *rows, int64_t n, val factor)
 val prim_vupscale(const val *a)
 {
     int64_t n;
-    const val *rows = items_of(a[0], &n);
+    const val *rows = val_items(a[0], &n);
     return repeat_rows(rows, n, a[1]);
 }
 
@@ -733,15 +687,15 @@ static val upscale_object(val obj, val factor)
     if (val_len(obj) == 0)
         return set_empty();
     val di_inv, dj_inv;
-    unpack2(call1(prim_ulcorner, obj), &di_inv, &dj_inv);
+    val_unpack2(call1(prim_ulcorner, obj), &di_inv, &dj_inv);
     val normed = call2(prim_shift, obj, tuple_pair(py_neg(di_inv), py_neg(dj_inv)));
     struct vset *o = set_new();
     struct val_iter it;
     val item, v, ij, i, j;
     val_iter_init(&it, normed);
     while (val_iter_next(&it, &item)) {
-        unpack2(item, &v, &ij);
-        unpack2(ij, &i, &j);
+        val_unpack2(item, &v, &ij);
+        val_unpack2(ij, &i, &j);
         int64_t f = range_arg(factor);
         if (f > 65536)
             dsl_memout(); /* f*f cells per item: no memory holds them */
@@ -814,8 +768,8 @@ val prim_hconcat(const val *a)
         raise_not_iterable(a[0]);
     if (!v_is_tuple(a[1]) && !v_is_set(a[1]))
         raise_not_iterable(a[1]);
-    const val *ra = items_of(a[0], &na);
-    const val *rb = items_of(a[1], &nb);
+    const val *ra = val_items(a[0], &na);
+    const val *rb = val_items(a[1], &nb);
     int64_t n = na < nb ? na : nb;
     if (n == 0)
         return tuple_empty();
@@ -994,7 +948,7 @@ val prim_cellwise(const val *a)
 static val map_row(val row, val x, val y, bool swap)
 {
     int64_t n;
-    const val *items = items_of(row, &n);
+    const val *items = val_items(row, &n);
     struct vtuple *out = NULL;
     for (int64_t k = 0; k < n; k++) {
         val v = items[k], nv = v;
@@ -1024,7 +978,7 @@ static val map_row(val row, val x, val y, bool swap)
 static val map_grid(val grid, val x, val y, bool swap)
 {
     int64_t n;
-    const val *rows = items_of(grid, &n);
+    const val *rows = val_items(grid, &n);
     if (n == 0)
         return tuple_empty();
     struct vtuple *out = tup_alloc(n);
@@ -1072,8 +1026,8 @@ static val center_of_indices(val p)
 val prim_position(const val *a)
 {
     val ia, ja, ib, jb;
-    unpack2(center_of_indices(a[0]), &ia, &ja);
-    unpack2(center_of_indices(a[1]), &ib, &jb);
+    val_unpack2(center_of_indices(a[0]), &ia, &ja);
+    val_unpack2(center_of_indices(a[1]), &ib, &jb);
     if (val_eq(ia, ib))
         return tuple_ints(0, val_lt(ja, jb) ? 1 : -1);
     if (val_eq(ja, jb))
@@ -1088,7 +1042,7 @@ val prim_position(const val *a)
 val prim_index(const val *a)
 {
     val grid = a[0], loc = a[1], i, j;
-    unpack2(loc, &i, &j);
+    val_unpack2(loc, &i, &j);
     int64_t h = val_len(grid), w = first_row_len(grid);
     if (!(within(i, h) && within(j, w)))
         return v_none();
@@ -1159,8 +1113,8 @@ static void tick_every(int64_t k)
 val prim_connect(const val *a)
 {
     val ai, aj, bi, bj;
-    unpack2(a[0], &ai, &aj);
-    unpack2(a[1], &bi, &bj);
+    val_unpack2(a[0], &ai, &aj);
+    val_unpack2(a[1], &bi, &bj);
     val si = py_min2(ai, bi);
     val ei = py_add_int(py_max2(ai, bi), 1);
     val sj = py_min2(aj, bj);
@@ -1262,8 +1216,8 @@ val prim_backdrop(const val *a)
         return box_cells(v_int(b.imin), v_int(b.jmin), v_int(b.imax), v_int(b.jmax));
     val indices = prim_toindices(&patch);
     val si, sj, ei, ej;
-    unpack2(prim_ulcorner(&indices), &si, &sj);
-    unpack2(prim_lrcorner(&patch), &ei, &ej);
+    val_unpack2(prim_ulcorner(&indices), &si, &sj);
+    val_unpack2(prim_lrcorner(&patch), &ei, &ej);
     return box_cells(si, sj, ei, ej);
 }
 
@@ -1338,8 +1292,8 @@ val prim_box(const val *a)
     if (scan_patch(patch, &b) != PF_OTHER)
         return outline(v_int(b.imin), v_int(b.jmin), v_int(b.imax), v_int(b.jmax));
     val ai, aj, bi, bj;
-    unpack2(prim_ulcorner(&patch), &ai, &aj);
-    unpack2(prim_lrcorner(&patch), &bi, &bj);
+    val_unpack2(prim_ulcorner(&patch), &ai, &aj);
+    val_unpack2(prim_lrcorner(&patch), &bi, &bj);
     return outline(ai, aj, bi, bj);
 }
 
@@ -1396,8 +1350,8 @@ static val gravitate_plain(val source, enum patch_form fs, const struct bounds *
 static val gravitate_generic(val source, val dest)
 {
     val si, sj, di, dj;
-    unpack2(prim_center(&source), &si, &sj);
-    unpack2(prim_center(&dest), &di, &dj);
+    val_unpack2(prim_center(&source), &si, &sj);
+    val_unpack2(prim_center(&dest), &di, &dj);
     int64_t stepi = 0, stepj = 0;
     if (val_truthy(call2(prim_vmatching, source, dest)))
         stepi = val_lt(si, di) ? 1 : -1;
@@ -1482,7 +1436,7 @@ val prim_occurrences(const val *a)
     if (plain)
         normed = prim_normalize(&obj);
     val oh, ow;
-    unpack2(prim_shape(&obj), &oh, &ow);
+    val_unpack2(prim_shape(&obj), &oh, &ow);
     int64_t h2 = range_arg(py_add_int(py_sub(v_int(h), oh), 1));
     int64_t w2 = range_arg(py_add_int(py_sub(v_int(w), ow), 1));
     struct vset *occs = set_new();
@@ -1493,8 +1447,8 @@ val prim_occurrences(const val *a)
             val item, v, ab, ca, cb;
             val_iter_init(&it, call2(prim_shift, normed, tuple_ints(i, j)));
             while (occurs && val_iter_next(&it, &item)) {
-                unpack2(item, &v, &ab);
-                unpack2(ab, &ca, &cb);
+                val_unpack2(item, &v, &ab);
+                val_unpack2(ab, &ca, &cb);
                 occurs = within(ca, h) && within(cb, w) && val_eq(at2(grid, ca.u.i, cb.u.i), v);
             }
             if (occurs)
@@ -1513,7 +1467,7 @@ val prim_occurrences(const val *a)
 static bool uniform(val c)
 {
     int64_t n;
-    const val *items = items_of(c, &n);
+    const val *items = val_items(c, &n);
     if (n == 0)
         return false;
     for (int64_t k = 1; k < n; k++)
@@ -1525,7 +1479,7 @@ static bool uniform(val c)
 /* Flags of the uniform items of an iterable of rows (or columns), in enumeration order. */
 static bool *uniform_flags(val rows, int64_t *n)
 {
-    const val *items = items_of(rows, n);
+    const val *items = val_items(rows, n);
     bool *flags = dsl_alloc((size_t)(*n ? *n : 1));
     for (int64_t k = 0; k < *n; k++)
         flags[k] = uniform(items[k]);
@@ -1571,14 +1525,14 @@ val prim_compress(const val *a)
     bool *row_flags = uniform_flags(grid, &nr);
     val columns = prim_dmirror(&grid);
     bool *col_flags = uniform_flags(columns, &nc);
-    const val *rows = items_of(grid, &nr);
+    const val *rows = val_items(grid, &nr);
     val *out = dsl_alloc((size_t)(nr ? nr : 1) * sizeof(val));
     int64_t kept = 0;
     for (int64_t i = 0; i < nr; i++) {
         if (row_flags[i])
             continue;
         int64_t n;
-        const val *items = items_of(rows[i], &n);
+        const val *items = val_items(rows[i], &n);
         val *cells = dsl_alloc((size_t)(n ? n : 1) * sizeof(val));
         int64_t m = 0;
         for (int64_t j = 0; j < n; j++)
@@ -1654,8 +1608,8 @@ static val period_generic(val obj, bool horizontal)
         val item, c, ij, i, j;
         val_iter_init(&it, offsetted);
         while (val_iter_next(&it, &item)) {
-            unpack2(item, &c, &ij);
-            unpack2(ij, &i, &j);
+            val_unpack2(item, &c, &ij);
+            val_unpack2(ij, &i, &j);
             val coord = horizontal ? j : i;
             if (!v_is_int(coord))
                 dsl_raise(EXC_TYPE, "'>=' not supported between instances of '%s' and 'int'",

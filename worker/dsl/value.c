@@ -426,6 +426,50 @@ bool val_iter_next(struct val_iter *it, val *item)
     return true;
 }
 
+const val *val_items(val c, int64_t *n)
+{
+    if (c.kind == V_TUPLE) {
+        *n = c.u.t->len;
+        return c.u.t->item;
+    }
+    if (c.kind != V_SET)
+        raise_not_iterable(c);
+    val *out = dsl_alloc((size_t)(c.u.s->used > 0 ? c.u.s->used : 1) * sizeof(val));
+    int64_t k = 0;
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t pos = 0, m; set_chunk(c.u.s, &pos, buf, &m);)
+        for (int64_t i = 0; i < m; i++)
+            out[k++] = buf[i].key;
+    *n = k;
+    return out;
+}
+
+void val_unpack2_slow(val v, val *a, val *b)
+{
+    int64_t n;
+    if (v.kind == V_TUPLE) {
+        n = v.u.t->len;
+        if (n == 2) {
+            *a = v.u.t->item[0];
+            *b = v.u.t->item[1];
+            return;
+        }
+    } else if (v.kind == V_SET) {
+        n = v.u.s->used;
+        if (n == 2) {
+            int64_t pos = 0;
+            set_next(v.u.s, &pos, a);
+            set_next(v.u.s, &pos, b);
+            return;
+        }
+    } else {
+        dsl_raise(EXC_TYPE, "cannot unpack non-iterable %s object", val_type_name(v));
+    }
+    if (n < 2)
+        dsl_raise(EXC_VALUE, "not enough values to unpack (expected 2, got %lld)", (long long)n);
+    dsl_raise(EXC_VALUE, "too many values to unpack (expected 2)");
+}
+
 val val_index(val seq, int64_t i)
 {
     if (seq.kind != V_TUPLE)

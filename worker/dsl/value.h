@@ -289,6 +289,22 @@ struct val_iter { val c; int64_t pos; };
 void val_iter_init(struct val_iter *it, val container);
 bool val_iter_next(struct val_iter *it, val *item);
 
+/* The items of an iterable in Python's iteration order: a tuple's own array, or a set's items
+ * copied out in slot order (into the arena). TypeError for anything else, as `for x in v`. */
+const val *val_items(val c, int64_t *n);
+/* `a, b = v`: a pair's items, a 2-item set's in iteration order; TypeError or ValueError as
+ * Python raises otherwise. */
+void val_unpack2_slow(val v, val *a, val *b);
+static inline void val_unpack2(val v, val *a, val *b)
+{
+    if (BF_LIKELY(v.kind == V_TUPLE && v.u.t->len == 2)) {
+        *a = v.u.t->item[0];
+        *b = v.u.t->item[1];
+        return;
+    }
+    val_unpack2_slow(v, a, b);
+}
+
 /* Python subscription seq[i]: negative i counts from the end; IndexError out of range;
  * TypeError when seq is not a tuple ('frozenset' object is not subscriptable, ...). */
 val val_index(val seq, int64_t i);
