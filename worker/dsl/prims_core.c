@@ -633,12 +633,10 @@ val prim_leastcommon(const val *a) { return most_or_least_common(a[0], false); }
 /* frozenset({value}): a set display, then copied into a frozenset. */
 val prim_initset(const val *a)
 {
-    /* frozenset({x}): CPython copies the display's table (set_merge into an empty set of the same
-     * size and no dummies is a memcpy), so the display itself, frozen, is the same value (perf:
-     * one set made, not two; solve_49d1d64f makes one per pair of cells) */
+    /* (perf: one set made, not two; solve_49d1d64f makes one per pair of cells) */
     struct vset *display = set_new();
     set_add(display, a[0]);
-    return set_freeze(display);
+    return set_freeze_copy(display);
 }
 
 /* a and b */

@@ -121,11 +121,6 @@ static val extreme_result(const struct extreme *e)
     return e->best;
 }
 
-/* A mutable set built in Python's order, then published as frozenset(that_set): a copy. */
-static val freeze_copy(struct vset *s)
-{
-    return frozenset_of(v_set(s));
-}
 
 /* Adds x to s unless it is a small non-negative int already added (re-adding an existing key
  * leaves a CPython table untouched, so skipping it is exact). seen has 64 flags. */
@@ -428,7 +423,7 @@ val prim_palette(const val *a)
             add_skipping_seen(s, v, seen);
         }
     }
-    return freeze_copy(s);
+    return set_freeze_copy(s);
 }
 
 val prim_numcolors(const val *a)
@@ -849,7 +844,7 @@ static val four_around(val i, val j, const int8_t off[4][2])
         val pj = offset_part(j, off[k][1]);
         set_add(s, tuple_pair(pi, pj));
     }
-    return freeze_copy(s);
+    return set_freeze_copy(s);
 }
 
 static const int8_t DIRECT_OFFSETS[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
@@ -1314,7 +1309,7 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
         }
         cands = minus_occupied(r, neighbourhood);
     }
-    return freeze_copy(obj);
+    return set_freeze_copy(obj);
 }
 
 /* Whether grid is h rows of w cells (a rectangle: no cell lookup can raise) all equal to bg:
@@ -1630,7 +1625,7 @@ val prim_objects(const val *a)
         r.inside = NULL;
         r.pos = NULL;
         if (objects_big(&r, objs))
-            return freeze_copy(objs);
+            return set_freeze_copy(objs);
     }
     struct objects_order order;
     objects_shape_facts(&r, &order);
@@ -1647,7 +1642,7 @@ val prim_objects(const val *a)
             continue;
         set_add(objs, grow_object(&r, key, colour));
     }
-    return freeze_copy(objs);
+    return set_freeze_copy(objs);
 }
 
 /* One object per colour value: frozenset((v, (i, j)) for i, r in enumerate(grid) for j, v in

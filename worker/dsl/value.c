@@ -1189,6 +1189,19 @@ val set_freeze(struct vset *s)
     return v_set(s);
 }
 
+val set_freeze_copy(struct vset *s)
+{
+    /* set_merge into an empty set: resized to fit first when used * 5 >= 21 (set_table_resize
+     * to used * 2), then a memcpy when the sizes match and s has no dummies */
+    int64_t size = SET_MINSIZE;
+    if (s->used * 5 >= (SET_MINSIZE - 1) * 3)
+        while (size <= s->used * 2)
+            size <<= 1;
+    if (s->fill == s->used && s->mask == size - 1 && s->minus == NULL)
+        return set_freeze(s);
+    return set_freeze(set_copy(s));
+}
+
 val frozenset_of(val x)
 {
     if (x.kind == V_SET) {

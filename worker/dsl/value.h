@@ -192,6 +192,11 @@ struct vset *set_sub(const struct vset *a, val b);     /* a - b, a.difference(b)
  * copy when x is a mutable set, else builds from the iterable x (tuple items added in order). */
 val frozenset_of(val x);
 val set_freeze(struct vset *s);                        /* publish s itself as a frozenset value */
+/* frozenset(s) of a mutable set s that is not used afterwards (a display, a set a primitive
+ * built): s itself, frozen, when CPython's copy would have its very table (the same size, no
+ * dummies: set_merge then copies it byte for byte), else the copy (perf: objects() froze each
+ * object by copying it). */
+val set_freeze_copy(struct vset *s);
 val set_empty(void);                                   /* frozenset() (a shared singleton) */
 static inline int64_t set_len(val v) { return v.u.s->used; }
 /* A non-empty set as a patch: PF_INDICES when every item is an (i, j) pair of ints (not bools)
