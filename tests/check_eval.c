@@ -632,6 +632,56 @@ START_TEST(test_call_memo)
 }
 END_TEST
 
+/* The memo's hit-rate rule (runtime.c, MEMO_JUDGE_STORES / MEMO_MIN_HIT_SHARE): x4 is costly,
+ * so it is memoised. Called on 0..4999 and then on 0..4999 again, its first 4,096 stored results
+ * answer nothing, so it is no longer looked up in that line and the second round gets no answer
+ * from the memo either. Called on 0, 0, 1, 1, ..., 4999, 4999, every stored result answers once,
+ * so it is still looked up when 0..4999 come again: about 10,000 answers. */
+static const char memo_rule_text[] =
+    "def solve_gives_up(I):\n" MEMO_COSTLY_LINES
+    "    x5 = multiply(TEN, TEN)\n"
+    "    x6 = multiply(TEN, FIVE)\n"
+    "    x7 = multiply(x5, x6)\n"      /* 5,000 */
+    "    x8 = interval(ZERO, x7, ONE)\n"
+    "    x9 = combine(x8, x8)\n"
+    "    x10 = apply(x4, x9)\n"
+    "    O = equality(x10, x9)\n"
+    "    return O\n"
+    "\n"
+    "def solve_keeps_on(I):\n" MEMO_COSTLY_LINES
+    "    x5 = multiply(TEN, TEN)\n"
+    "    x6 = multiply(TEN, FIVE)\n"
+    "    x7 = multiply(x5, x6)\n"
+    "    x8 = interval(ZERO, x7, ONE)\n"
+    "    x9 = papply(astuple, x8, x8)\n"
+    "    x10 = merge(x9)\n"              /* 0, 0, 1, 1, ..., 4999, 4999 */
+    "    x11 = combine(x10, x8)\n"
+    "    x12 = apply(x4, x11)\n"
+    "    O = equality(x12, x11)\n"
+    "    return O\n";
+
+START_TEST(test_call_memo_hit_rate_rule)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "rule.py", memo_rule_text, strlen(memo_rule_text), stderr), 2);
+    struct eval_result r;
+    for (size_t i = 0; i < pf.n; i++) {
+        struct program *p = &pf.progs[i];
+        ck_assert_msg(program_check(p), "%s", p->why);
+        uint64_t hits0 = dsl_rt.memo_hits;
+        eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
+        ck_assert_msg(r.outcome == DSL_OK, "%s: %s", p->name, r.msg);
+        ck_assert_str_eq(repr_of(r.value), "True");
+        uint64_t hits = dsl_rt.memo_hits - hits0;
+        if (strcmp(p->name, "solve_gives_up") == 0)
+            ck_assert_msg(hits == 0, "%s: %llu answers from the memo", p->name, (unsigned long long)hits);
+        else
+            ck_assert_msg(hits > 9900, "%s: only %llu answers from the memo", p->name, (unsigned long long)hits);
+    }
+    program_file_release(&pf);
+}
+END_TEST
+
 /* Dead temporaries (runtime.c, compose_call): compose(a, b)(x) takes back the tuple b(x) made
  * when a's memo answered at once. solve_dead_pairs looks up one (set, 1) key 200,000 times
  * through compose: 9.6 MB of pairs without that, under the 6 MB cap with it. In solve_kept_pairs
@@ -830,6 +880,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_function_order_independent);
     tcase_add_test(tc, test_error_independent_of_order);
     tcase_add_test(tc, test_call_memo);
+    tcase_add_test(tc, test_call_memo_hit_rate_rule);
     tcase_add_test(tc, test_dead_temporaries);
     tcase_add_test(tc, test_scratch_regions);
     tcase_add_test(tc, test_mapply_moved);
