@@ -660,6 +660,42 @@ static const char memo_rule_text[] =
     "    O = equality(x12, x11)\n"
     "    return O\n";
 
+/* Keys that differ only in their last atom (a pair (i, s) for 300 sets s) must spread over the
+ * memo's table: each of 6,000 such pairs is asked twice in a row, and the second ask of every pair
+ * after the first 8 calls (the learning calls) is answered from the memo. Until session 10 such
+ * keys were hashed into one window of 256 slots, and those that found no room were not stored. */
+static const char memo_spread_text[] =
+    "def solve_spread(I):\n" MEMO_COSTLY_LINES
+    "    x5 = multiply(TEN, TWO)\n"
+    "    x6 = interval(ZERO, x5, ONE)\n"
+    "    x7 = multiply(TEN, TEN)\n"
+    "    x8 = multiply(x7, THREE)\n"
+    "    x9 = interval(ZERO, x8, ONE)\n"
+    "    x10 = apply(initset, x9)\n"     /* 300 sets */
+    "    x11 = product(x6, x10)\n"
+    "    x12 = totuple(x11)\n"           /* 6,000 pairs (i, s) */
+    "    x13 = papply(astuple, x12, x12)\n"
+    "    x14 = merge(x13)\n"             /* each pair twice in a row */
+    "    x15 = apply(x4, x14)\n"
+    "    O = equality(x15, x14)\n"
+    "    return O\n";
+
+START_TEST(test_call_memo_spreads_keys)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "spread.py", memo_spread_text, strlen(memo_spread_text), stderr), 1);
+    ck_assert_msg(program_check(&pf.progs[0]), "%s", pf.progs[0].why);
+    struct eval_result r;
+    uint64_t hits0 = dsl_rt.memo_hits;
+    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "True");
+    uint64_t hits = dsl_rt.memo_hits - hits0;
+    ck_assert_msg(hits >= 5996, "only %llu of 5,996 second asks answered", (unsigned long long)hits);
+    program_file_release(&pf);
+}
+END_TEST
+
 START_TEST(test_call_memo_hit_rate_rule)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
@@ -881,6 +917,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_error_independent_of_order);
     tcase_add_test(tc, test_call_memo);
     tcase_add_test(tc, test_call_memo_hit_rate_rule);
+    tcase_add_test(tc, test_call_memo_spreads_keys);
     tcase_add_test(tc, test_dead_temporaries);
     tcase_add_test(tc, test_scratch_regions);
     tcase_add_test(tc, test_mapply_moved);
