@@ -372,6 +372,38 @@ START_TEST(test_arena_cap)
 }
 END_TEST
 
+/* Big blocks are kept across resets and found again: a request that the next kept block cannot
+ * hold takes a bigger kept block further on instead of mapping a new one; past the arena's
+ * budget (1 GiB) blocks are handed back. */
+START_TEST(test_arena_keeps_big_blocks)
+{
+    const size_t MiB = (size_t)1 << 20;
+    struct dsl_arena *a = dsl_arena_new();
+    struct dsl_arena *prev = dsl_arena_use(a);
+    ck_assert_ptr_nonnull(dsl_alloc(10 * MiB)); /* block A, of 32 MiB (the big size) */
+    ck_assert_ptr_nonnull(dsl_alloc(30 * MiB)); /* does not fit A's rest: block B, 32 MiB */
+    ck_assert_ptr_nonnull(dsl_alloc(40 * MiB)); /* block C, of 40 MiB */
+    size_t held = dsl_arena_held(a);
+    ck_assert_uint_ge(held, 104 * MiB);
+    for (int round = 0; round < 3; round++) {
+        dsl_arena_reset(a);
+        ck_assert_ptr_nonnull(dsl_alloc(10 * MiB)); /* A */
+        ck_assert_ptr_nonnull(dsl_alloc(40 * MiB)); /* not B: C, moved up after A */
+        ck_assert_ptr_nonnull(dsl_alloc(30 * MiB)); /* B */
+        ck_assert_uint_eq(dsl_arena_held(a), held);
+    }
+    dsl_arena_reset(a);
+    for (int i = 0; i < 40; i++) /* 1.6 GiB of address space, never touched */
+        ck_assert_ptr_nonnull(dsl_alloc(40 * MiB));
+    ck_assert_uint_ge(dsl_arena_held(a), 1600 * MiB);
+    dsl_arena_reset(a);
+    ck_assert_uint_lt(dsl_arena_held(a), 1024 * MiB + 64 * MiB);
+    ck_assert_uint_ge(dsl_arena_held(a), 1024 * MiB - 64 * MiB);
+    dsl_arena_use(prev);
+    dsl_arena_free(a);
+}
+END_TEST
+
 static val five_tuples(void *p)
 {
     (void)p;
@@ -525,6 +557,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_ints);
     tcase_add_test(tc, test_index_slice);
     tcase_add_test(tc, test_arena_cap);
+    tcase_add_test(tc, test_arena_keeps_big_blocks);
     tcase_add_test(tc, test_fail_nth_alloc);
     tcase_add_test(tc, test_timeout_precision);
     tcase_add_test(tc, test_recursion_and_no_leak);

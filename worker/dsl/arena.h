@@ -1,7 +1,7 @@
 /* arena.h: the evaluation arenas behind dsl_alloc (runtime.c), and the protected boundary.
  *
- * An arena is a chain of malloc'd blocks handed out by bumping a pointer; resetting it keeps
- * the blocks for the next evaluation (oversized ones beyond a retention budget are freed).
+ * An arena is a chain of blocks (malloc'd, or mapped when big) handed out by bumping a pointer;
+ * resetting it keeps the blocks for the next evaluation, up to a budget (runtime.c).
  * dsl_alloc always allocates from the *current* arena: a process-wide default one unless
  * dsl_arena_use() selected another (the evaluator keeps one per sample, one for a task's inputs,
  * one for eval_program). dsl_rt.arena_used mirrors the current arena's bytes in use;
@@ -17,6 +17,7 @@ struct dsl_arena *dsl_arena_new(void);
 void dsl_arena_free(struct dsl_arena *a);
 void dsl_arena_reset(struct dsl_arena *a);          /* everything allocated from it is gone */
 size_t dsl_arena_bytes(const struct dsl_arena *a);  /* bytes handed out since the last reset */
+size_t dsl_arena_held(const struct dsl_arena *a);   /* bytes of blocks in its chain */
 /* Bumped whenever memory handed out by dsl_alloc may become invalid or belong to another arena
  * than the current one (any reset, free or switch): caches of garbage arena memory (value.c
  * recycles the tables that set resizes leave behind) are valid only within one generation. */

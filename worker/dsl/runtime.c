@@ -26,13 +26,19 @@ const prim_fn prim_impl[PRIM_COUNT] = {
 
 #define ARENA_BLOCK_SIZE ((size_t)1 << 20)     /* 1 MiB blocks, up to ARENA_SMALL in all */
 #define ARENA_SMALL ((size_t)64 << 20)         /* 1 MiB blocks up to this much */
-#define ARENA_RETAIN ((size_t)512 << 20)       /* blocks kept across resets */
+#define ARENA_RETAIN ((size_t)512 << 20)       /* blocks kept resident across resets */
+#define ARENA_KEEP ((size_t)1 << 30)           /* blocks kept at all (past it: unmapped) */
 /* Beyond ARENA_SMALL an evaluation is big: blocks of 32 MiB mapped with transparent huge pages
- * where the kernel allows them (madvise mode); those past ARENA_RETAIN are unmapped at the next
- * reset, the others kept for the next evaluation (as glibc's heap kept freed blocks before,
- * with M_TRIM_THRESHOLD at 512 MiB). Touching and returning 2 GiB in 4 KiB pages cost a runaway
- * call a fifth of its time in page faults and the next call up to 50 ms in unmapping (perf,
- * solve_91413438 on 83302e8f). */
+ * where the kernel allows them (madvise mode). Blocks stay in the arena's chain for the next
+ * evaluation (as glibc's heap kept freed blocks before, with M_TRIM_THRESHOLD at 512 MiB), up
+ * to ARENA_KEEP bytes: a bound on the address space held between evaluations, which RLIMIT_AS
+ * counts. The pages of mapped blocks past ARENA_RETAIN are handed back lazily at the next reset
+ * (MADV_FREE: the kernel takes them only when it runs short of memory; until then touching them
+ * again costs nothing). Touching and returning 2 GiB in 4 KiB pages cost a runaway call a fifth
+ * of its time in page faults and the next call up to 50 ms in unmapping (perf, solve_91413438
+ * on 83302e8f). Unmapping the blocks past ARENA_RETAIN (sessions 8 to 11) cost the arc-dsl
+ * sweep 56 fresh 34 MiB mappings, whose first touch took 2 to 5 ms per huge page in this VM
+ * (the host backs a fresh page only when touched): 8% of its CPU time in clear_page. */
 #define ARENA_BIG_BLOCK_SIZE ((size_t)32 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 #define ARENA_ALIGN ((size_t)16)
@@ -160,19 +166,37 @@ void dsl_arena_free(struct dsl_arena *a)
         memset(a, 0, sizeof(*a));
 }
 
+/* Lets the kernel take back the pages of a mapped block's data when it needs memory (the first
+ * huge page stays: it holds the block's header). */
+static void block_lazy_free(struct arena_block *b)
+{
+#ifdef MADV_FREE
+    if (b->mapped > HUGE_PAGE)
+        madvise((unsigned char *)b + HUGE_PAGE, b->mapped - HUGE_PAGE, MADV_FREE); /* advice only */
+#else
+    (void)b;
+#endif
+}
+
 void dsl_arena_reset(struct dsl_arena *a)
 {
     dsl_arena_generation++;
     extremes_forget();
     arena_free_blocks(a->moved);
     a->moved = NULL;
+    /* blocks after cur were not touched since the last reset: already handed back if need be */
     size_t kept = 0;
+    bool touched = true;
     for (struct arena_block *b = a->first; b != NULL; b = b->next) {
         kept += b->size;
-        if (kept >= ARENA_RETAIN && b->next != NULL) {
+        if (kept > ARENA_RETAIN && touched)
+            block_lazy_free(b);
+        if (kept >= ARENA_KEEP && b->next != NULL) {
             arena_free_blocks(b->next);
             b->next = NULL;
         }
+        if (b == a->cur)
+            touched = false;
     }
     a->cur = a->first;
     a->size = a->cur != NULL ? a->cur->size : 0;
@@ -185,6 +209,14 @@ void dsl_arena_reset(struct dsl_arena *a)
 size_t dsl_arena_bytes(const struct dsl_arena *a)
 {
     return a->used;
+}
+
+size_t dsl_arena_held(const struct dsl_arena *a)
+{
+    size_t held = 0;
+    for (const struct arena_block *b = a->first; b != NULL; b = b->next)
+        held += b->size;
+    return held;
 }
 
 struct dsl_arena *dsl_arena_use(struct dsl_arena *a)
@@ -206,16 +238,30 @@ void dsl_debug_fail_alloc(uint64_t nth)
     fail_countdown = nth;
 }
 
-/* Moves to a block with room for n bytes: the next kept block if it is big enough, else a new
- * one inserted after the current block. NULL when malloc fails. */
+/* Moves to a block with room for n bytes: the next kept block if it is big enough, else the
+ * first big enough one further on, moved up to follow the current block (a kept block is
+ * touched again rather than a fresh one mapped), else a new one inserted there. NULL when
+ * malloc fails. */
 static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
 {
     struct arena_block *next = a->cur != NULL ? a->cur->next : a->first;
+    if (next != NULL && next->size < n) {
+        struct arena_block *before = next;
+        while (before->next != NULL && before->next->size < n)
+            before = before->next;
+        struct arena_block *fit = before->next;
+        if (fit != NULL) {
+            before->next = fit->next;
+            fit->next = next;
+            if (a->cur != NULL)
+                a->cur->next = fit;
+            else
+                a->first = fit;
+            next = fit;
+        }
+    }
     if (next == NULL || next->size < n) {
-        size_t held = 0;
-        for (struct arena_block *k = a->first; k != NULL; k = k->next)
-            held += k->size;
-        struct arena_block *b = block_new(n, held);
+        struct arena_block *b = block_new(n, dsl_arena_held(a));
         if (b == NULL)
             return NULL;
         b->next = next;
