@@ -55,7 +55,7 @@ struct dsl_runtime {
     uint64_t ticks;
     uint64_t calls;                  /* function calls made so far (the call memo's cost) */
     uint64_t memo_hits;              /* calls answered by the call memo so far */
-    uint64_t extreme_hits;           /* valmin/valmax answered by dsl_extreme_of_removal so far */
+    uint64_t extreme_hits;           /* valmin/valmax answered by dsl_extreme_known so far */
     uint64_t shift_merges;           /* mapply answered by dsl_mapply_shifts so far */
 };
 extern struct dsl_runtime dsl_rt;
@@ -105,14 +105,19 @@ struct vfunc *fn_new(enum func_kind kind, uint8_t arity); /* a new closure with 
 void dsl_memo_line_begin(void);            /* before each line or node: forget the table */
 void dsl_memo_mark_line_value(val v);      /* after it: a closure it returned is eligible */
 
-/* valmin/valmax (want_max) of a set made by remove(x, S), with compfunc f: the same value as
- * compfunc(min(S', key=f)), computed as Python does on the first call for S and the shape of f
- * (closures made alike from the same parts: f is often made anew for each call); once two calls
- * with different x have seen every item of S, the two best keys of S answer every other x at once
- * (perf: solve_d22278a0, per object and cell the distance to the nearest other object, turns
- * from O(cells x objects^2) calls into O(cells x objects)). Only for int keys; the answers are
- * forgotten at each line or node. Returns false when the caller must compute it itself. */
-bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result);
+/* valmin/valmax (want_max) of a set S, or of a set made by remove(x, S), with compfunc f: the
+ * same value as compfunc(min(S', key=f)), answered from the keys that earlier calls for S and
+ * the shape of f saw (closures made alike from the same parts: f is often made anew for each
+ * call). A scan of all of S (dsl_extreme_item: argmin, argmax, valmin, valmax), or two calls
+ * with different x, see every item: then the two best keys of S answer every x at once (perf:
+ * solve_d22278a0, per object and cell the distance to the nearest other object, turns from
+ * O(cells x objects^2) calls into O(cells x objects)). A removal not answered is computed as
+ * Python does (*result set, true); false when the caller must compute it itself. Only for int
+ * keys; the keys are forgotten at each line or node. */
+bool dsl_extreme_known(val container, val f, bool want_max, val *result);
+/* min(container, key=f) (max when want_max), noting the best two keys for dsl_extreme_known
+ * when container is a set of at least 2 items. */
+val dsl_extreme_item(val container, val f, bool want_max);
 
 /* mapply(function, container) when function is lbind(shift, patch): the same value as
  * merge(apply(function, container)), without building a shifted copy whose items the merge

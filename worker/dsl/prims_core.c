@@ -574,9 +574,9 @@ val prim_minimum(const val *a)
 val prim_valmax(const val *a)
 {
     val extreme;
-    if (dsl_extreme_of_removal(a[0], a[1], true, &extreme))
+    if (dsl_extreme_known(a[0], a[1], true, &extreme))
         return extreme;
-    val best = is_empty_container(a[0]) ? v_int(0) : py_max(a[0], a[1]);
+    val best = is_empty_container(a[0]) ? v_int(0) : dsl_extreme_item(a[0], a[1], true);
     return fn_call1(a[1], best);
 }
 
@@ -584,17 +584,17 @@ val prim_valmax(const val *a)
 val prim_valmin(const val *a)
 {
     val extreme;
-    if (dsl_extreme_of_removal(a[0], a[1], false, &extreme))
+    if (dsl_extreme_known(a[0], a[1], false, &extreme))
         return extreme;
-    val best = is_empty_container(a[0]) ? v_int(0) : py_min(a[0], a[1]);
+    val best = is_empty_container(a[0]) ? v_int(0) : dsl_extreme_item(a[0], a[1], false);
     return fn_call1(a[1], best);
 }
 
 /* max(container, key=compfunc) */
-val prim_argmax(const val *a) { return py_max(a[0], a[1]); }
+val prim_argmax(const val *a) { return dsl_extreme_item(a[0], a[1], true); }
 
 /* min(container, key=compfunc) */
-val prim_argmin(const val *a) { return py_min(a[0], a[1]); }
+val prim_argmin(const val *a) { return dsl_extreme_item(a[0], a[1], false); }
 
 /* max(set(container), key=container.count) (most = true) or min(...) (most = false).
  * set(container) adds the items in order; adding one already present changes nothing, so

@@ -900,7 +900,7 @@ static bool memo_flatten(val v, struct memo_key *k)
 
 /* The hash of a flat key. (Until session 10, keys that differed only in a last set atom were
  * placed within 256 slots of each other, for the cache's sake in a valmin over objects per cell
- * and object; dsl_extreme_of_removal now answers that loop, and with hundreds of objects those
+ * and object; dsl_extreme_known now answers that loop, and with hundreds of objects those
  * windows overflowed into runs of taken slots where nothing else could be stored: solve_d22278a0
  * on 484b58aa then computed the nearest object of a cell again for every pair.) */
 static inline uint64_t atom_hash_step(uint64_t h, uint64_t atom, unsigned kind)
@@ -1282,47 +1282,77 @@ static void keys_seen_add(void *ctx, val item, val k)
         best_two_add(&seen->best, k.u.i, item, seen->want_max);
 }
 
-bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
+/* The entry for base, want_max and f's shape (*found: it holds them; else a free slot, or NULL
+ * when the probes found none); false when f's shape is unknown or there is no table. */
+static bool extreme_find(const struct vset *base, val f, bool want_max, struct fn_shape *shape, uint64_t *h,
+                         struct extreme_entry **e, bool *found)
 {
-    if (container.kind != V_SET || container.u.s->minus == NULL || f.kind != V_FUNC ||
-        container.u.s->used == 0)
-        return false;
-    const struct set_minus *minus = container.u.s->minus;
-    struct fn_shape shape = { 0 };
-    if (!shape_of(f, &shape))
+    shape->n = 0;
+    if (f.kind != V_FUNC || !shape_of(f, shape))
         return false;
     if (extremes.table == NULL) {
         extremes.table = calloc(EXTREME_SLOTS, sizeof(struct extreme_entry));
         if (extremes.table == NULL)
             return false;
     }
-    uint64_t h = (uint64_t)(uintptr_t)minus->base ^ ((uint64_t)want_max << 63);
-    for (uint32_t i = 0; i < shape.n; i++)
-        h = atom_hash_step(h, shape.atom[i], shape.kind[i]);
-    h = score_mix64(h);
+    *h = (uint64_t)(uintptr_t)base ^ ((uint64_t)want_max << 63);
+    for (uint32_t i = 0; i < shape->n; i++)
+        *h = atom_hash_step(*h, shape->atom[i], shape->kind[i]);
+    *h = score_mix64(*h);
+    *e = extreme_slot(base, want_max, shape, *h, found);
+    return true;
+}
+
+static void extreme_store(struct extreme_entry *e, uint64_t h, const struct vset *base, bool want_max,
+                          const struct fn_shape *shape, uint8_t state, uint32_t depth, val removed,
+                          const struct best_two *best)
+{
+    e->epoch = extremes.epoch;
+    e->hash = h;
+    e->base = base;
+    e->want_max = want_max;
+    e->shape = *shape;
+    e->state = state;
+    e->depth = depth;
+    e->removed = removed;
+    e->best = *best;
+}
+
+bool dsl_extreme_known(val container, val f, bool want_max, val *result)
+{
+    if (container.kind != V_SET || container.u.s->used == 0)
+        return false;
+    const struct set_minus *minus = container.u.s->minus;
+    const struct vset *base = minus != NULL ? minus->base : container.u.s;
+    struct fn_shape shape;
+    uint64_t h;
+    struct extreme_entry *e;
     bool found;
-    struct extreme_entry *e = extreme_slot(minus->base, want_max, &shape, h, &found);
+    if (!extreme_find(base, f, want_max, &shape, &h, &e, &found))
+        return false;
     if (found && dsl_rt.depth <= e->depth) {
         if (e->state == EXTREME_WHOLE) {
-            /* S without x: x is the best item (then the second best wins) or it is not. */
-            bool best_removed = val_eq(e->best.item[0], minus->removed);
+            /* S itself, or S without x: x is the best item (then the second best wins) or not. */
+            bool best_removed = minus != NULL && val_eq(e->best.item[0], minus->removed);
             *result = v_int(e->best.key[best_removed ? 1 : 0]);
             dsl_rt.extreme_hits++;
             return true;
         }
-        if (val_eq(e->removed, minus->removed)) { /* the same set as last time */
+        if (minus != NULL && val_eq(e->removed, minus->removed)) { /* the same set as last time */
             *result = v_int(e->best.key[0]);
             dsl_rt.extreme_hits++;
             return true;
         }
     }
+    if (minus == NULL)
+        return false; /* the caller scans S (dsl_extreme_item), which notes its keys */
     struct keys_seen seen = { .all_int = true, .want_max = want_max };
     uint32_t depth = dsl_rt.depth;
     /* Python's compfunc(min(container, key=compfunc)) (or max); the container is not empty */
     *result = fn_call1(f, py_extreme_observed(container, f, want_max, keys_seen_add, &seen));
     /* Entries hold the base, its items and x: none of them may lie in memory a scratch region
      * hands back (the base is older than its items, x may be anything). */
-    if (!seen.all_int || e == NULL || (scratch.open != 0 && scratch_fresh(minus->base)) || extreme_fresh(minus->removed))
+    if (!seen.all_int || e == NULL || (scratch.open != 0 && scratch_fresh(base)) || extreme_fresh(minus->removed))
         return true;
     if (found && e->state == EXTREME_PARTIAL && depth <= e->depth) {
         /* Two different items left out: between them the calls saw every item of S. */
@@ -1334,16 +1364,28 @@ bool dsl_extreme_of_removal(val container, val f, bool want_max, val *result)
     }
     if (found && e->state == EXTREME_WHOLE)
         return true; /* known, at a smaller depth */
-    e->epoch = extremes.epoch;
-    e->hash = h;
-    e->base = minus->base;
-    e->want_max = want_max;
-    e->shape = shape;
-    e->state = EXTREME_PARTIAL;
-    e->depth = depth;
-    e->removed = minus->removed;
-    e->best = seen.best;
+    extreme_store(e, h, base, want_max, &shape, EXTREME_PARTIAL, depth, minus->removed, &seen.best);
     return true;
+}
+
+val dsl_extreme_item(val container, val f, bool want_max)
+{
+    struct fn_shape shape;
+    uint64_t h;
+    struct extreme_entry *e;
+    bool found;
+    if (container.kind != V_SET || container.u.s->minus != NULL || container.u.s->used < 2 ||
+        !extreme_find(container.u.s, f, want_max, &shape, &h, &e, &found))
+        return py_extreme_observed(container, f, want_max, NULL, NULL);
+    struct keys_seen seen = { .all_int = true, .want_max = want_max };
+    uint32_t depth = dsl_rt.depth;
+    val best = py_extreme_observed(container, f, want_max, keys_seen_add, &seen);
+    if (!seen.all_int || e == NULL || (scratch.open != 0 && scratch_fresh(container.u.s)))
+        return best;
+    if (found && e->state == EXTREME_WHOLE && e->depth >= depth)
+        return best; /* known, for this depth or more */
+    extreme_store(e, h, container.u.s, want_max, &shape, EXTREME_WHOLE, depth, v_none(), &seen.best);
+    return best;
 }
 
 val fn_call(val f, int argc, const val *argv)

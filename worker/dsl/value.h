@@ -73,7 +73,7 @@ struct patch_info {
 };
 
 /* A set made by remove(removed, base): itself base without the item equal to removed (runtime.c,
- * dsl_extreme_of_removal). */
+ * dsl_extreme_known). */
 struct set_minus {
     const struct vset *base;
     val removed;
