@@ -821,8 +821,22 @@ START_TEST(test_journal_roundtrip)
     size_t n = journal_format(&e, line, sizeof line);
     ck_assert_uint_lt(n, sizeof line);
     ck_assert_int_eq(line[n - 1], '\n');
-    ck_assert(strstr(line, "\"signal\":9") != NULL);
-    ck_assert(strstr(line, "\"out\":[[1,2,3],[4,5,6]]") != NULL);
+    ck_assert_str_eq(line, "{\"task\":\"007bbfb7\",\"sample\":\"test/0\",\"cand\":\"0123456789abcdef\","
+                           "\"name\":\"solve_\\\"q\\\"\",\"file\":\"dir/a\\\\b.py\",\"status\":\"crash\","
+                           "\"match\":false,\"shape\":true,\"right\":7,\"total\":9,\"cpu_us\":12,\"wall_us\":15,"
+                           "\"slot\":3,\"attempt\":2,\"host\":\"local\",\"signal\":9,"
+                           "\"msg\":\"ValueError: bad\\nline\\u0001\",\"out\":[[1,2,3],[4,5,6]]}\n");
+    /* numbers at their extremes, and the output hash in 16 hex digits */
+    struct journal_entry big = { .task = "t", .sample = "demo/0", .cand = "c", .name = "n", .file = "f",
+                                 .status = ST_OK, .match = true, .right = UINT32_MAX, .total = 0,
+                                 .cpu_us = UINT64_MAX, .wall_us = 1000000, .slot = -1, .attempt = 0,
+                                 .out_hash = 0x00ab0000000000f1ull };
+    char bigline[512];
+    journal_format(&big, bigline, sizeof bigline);
+    ck_assert_str_eq(bigline, "{\"task\":\"t\",\"sample\":\"demo/0\",\"cand\":\"c\",\"name\":\"n\",\"file\":\"f\","
+                              "\"status\":\"ok\",\"match\":true,\"shape\":false,\"right\":4294967295,\"total\":0,"
+                              "\"cpu_us\":18446744073709551615,\"wall_us\":1000000,\"slot\":-1,\"attempt\":0,"
+                              "\"host\":\"local\",\"ohash\":\"00ab0000000000f1\"}\n");
     struct journal_entry d;
     char scratch[1024], err[80];
     ck_assert_int_eq(journal_parse_line(line, n - 1, &d, scratch, sizeof scratch, err, sizeof err), 0);
