@@ -114,13 +114,17 @@ static void out_json_string(struct out *o, const char *s)
 {
     out_put(o, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        const unsigned char *run = p; /* characters written as they are, copied at once */
+        while (*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p != run) out_put(o, (const char *)run, (size_t)(p - run));
+        if (!*p) break;
         if (*p == '"') out_put(o, "\\\"", 2);
         else if (*p == '\\') out_put(o, "\\\\", 2);
         else if (*p == '\n') out_put(o, "\\n", 2);
         else if (*p == '\t') out_put(o, "\\t", 2);
         else if (*p == '\r') out_put(o, "\\r", 2);
-        else if (*p < 0x20 || *p == 0x7f) out_printf(o, "\\u%04x", *p);
-        else out_put(o, (const char *)p, 1);
+        else out_printf(o, "\\u%04x", *p); /* the other control characters */
     }
     out_put(o, "\"", 1);
 }
