@@ -136,7 +136,9 @@ extern const prim_fn prim_impl[PRIM_COUNT];
 val const_value(enum const_id id);          /* ZERO, T, DOWN, ... */
 
 /* Test hook: objects() takes its big-grid path for rectangular grids of more than `cells` cells
- * (default 65536; 0 restores it), so that tests can compare both paths on small grids. */
-void dsl_debug_objects_big_cells(int64_t cells);
+ * (default 65536; 0 restores it), and there finds the object starts in asindices' table when
+ * they are at most one per `find_ratio` slots (default 64; -1 restores it; 0: always), so that
+ * tests can compare every path on small grids. */
+void dsl_debug_objects_big(int64_t cells, int64_t find_ratio);
 
 #endif

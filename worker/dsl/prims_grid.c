@@ -1343,12 +1343,19 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
  * 1,352 MB, 83302e8f (3.7 million) 321 MB against 699 MB, 6b9890af (2.9 million) 212 MB
  * against 486 MB; the grids themselves are in both. */
 #define OBJECTS_BIG_CELLS ((int64_t)1 << 16)
+/* The object starts (cells != bg) are visited in asindices' order either by a pass over its whole
+ * final table, or, when they are at most one per OBJECTS_FIND_RATIO slots, by finding each in the
+ * table and sorting them by slot (solve_91413438: at most 90 starts among up to 6.5 million
+ * cells, in a table of 16 million slots). */
+#define OBJECTS_FIND_RATIO 64
 
 static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
+static int64_t objects_find_ratio = OBJECTS_FIND_RATIO;
 
-void dsl_debug_objects_big_cells(int64_t cells)
+void dsl_debug_objects_big(int64_t cells, int64_t find_ratio)
 {
     objects_big_cells = cells > 0 ? cells : OBJECTS_BIG_CELLS;
+    objects_find_ratio = find_ratio >= 0 ? find_ratio : OBJECTS_FIND_RATIO;
 }
 
 struct big_unvisited {
@@ -1422,22 +1429,67 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
     }
 }
 
+/* The slot of packed position p (hash its hash), which the table holds: big_place's probe
+ * sequence, up to the slot holding p (every slot before it was taken when p was placed, and
+ * still is: nothing is removed). UINT64_MAX if an empty slot comes first (p is not there). */
+static uint64_t big_find(const struct big_unvisited *u, uint32_t p, int64_t hash)
+{
+    uint64_t mask = u->mask, perturb = (uint64_t)hash;
+    uint64_t i = (uint64_t)hash & mask;
+    for (;;) {
+        int probes = i + PS_LINEAR_PROBES <= mask ? PS_LINEAR_PROBES : 0;
+        for (int k = 0; k <= probes; k++) {
+            if (!big_taken(u->taken, i + (uint64_t)k))
+                return UINT64_MAX;
+            if (u->slot[i + (uint64_t)k] == p)
+                return i + (uint64_t)k;
+        }
+        perturb >>= PS_PERTURB_SHIFT;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+}
+
 /* unvisited = asindices(grid): frozenset((i, j) for i in range(h) for j in range(w)), added in
- * that order to a set that starts with 8 slots and grows as CPython's does. */
+ * that order to a set that starts with 8 slots and grows as CPython's does. The hash of the
+ * position BIG_AHEAD places on is computed early and its first slot fetched (perf: that bitmap
+ * word and slot are a cache miss each in a table of megabytes). */
+#define BIG_AHEAD 16 /* a power of two */
 static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w)
 {
     big_table(u, 8);
     u->fill = 0;
-    for (int64_t i = 0; i < h; i++) {
-        for (int64_t j = 0; j < w; j++) {
-            big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, hash_int_pair(i, j));
-            u->fill++;
-            if ((uint64_t)u->fill * 5 >= u->mask * 3)
-                big_resize(u, u->fill > 50000 ? u->fill * 2 : u->fill * 4);
-            if ((j & 4095) == 4095)
-                DSL_TICK();
+    int64_t n = h * w, ahead_i = 0, ahead_j = 0, i = 0, j = 0;
+    int64_t hashes[BIG_AHEAD]; /* of positions k .. k + BIG_AHEAD - 1 */
+    for (int64_t k = 0; k < BIG_AHEAD && k < n; k++) {
+        hashes[k] = hash_int_pair(ahead_i, ahead_j);
+        if (++ahead_j == w) {
+            ahead_j = 0;
+            ahead_i++;
         }
-        DSL_TICK();
+    }
+    for (int64_t k = 0; k < n; k++) {
+        int64_t hash = hashes[k & (BIG_AHEAD - 1)];
+        if (k + BIG_AHEAD < n) {
+            int64_t next = hash_int_pair(ahead_i, ahead_j);
+            uint64_t at = (uint64_t)next & u->mask;
+            hashes[k & (BIG_AHEAD - 1)] = next;
+            __builtin_prefetch(&u->taken[at >> 6], 1);
+            __builtin_prefetch(&u->slot[at], 1);
+            if (++ahead_j == w) {
+                ahead_j = 0;
+                ahead_i++;
+            }
+        }
+        big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, hash);
+        u->fill++;
+        if ((uint64_t)u->fill * 5 >= u->mask * 3)
+            big_resize(u, u->fill > 50000 ? u->fill * 2 : u->fill * 4);
+        if (++j == w) {
+            j = 0;
+            i++;
+        }
+        if ((k & 4095) == 4095)
+            DSL_TICK();
     }
 }
 
@@ -1456,6 +1508,53 @@ static bool grid_is_rectangle(val grid, int64_t h, int64_t w)
         val row = grid.u.t->item[i];
         if (row.kind != V_TUPLE || row.u.t->len != w)
             return false;
+    }
+    return true;
+}
+
+struct big_start {
+    uint64_t slot;
+    uint32_t p;
+};
+
+static int big_start_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const struct big_start *)a)->slot, y = ((const struct big_start *)b)->slot;
+    return x < y ? -1 : x > y;
+}
+
+/* The loop of objects() over unvisited when the object starts are few (OBJECTS_FIND_RATIO):
+ * each start found in the table, visited in slot order, which is unvisited's order; false
+ * (nothing done) when they are too many. */
+static bool objects_big_by_find(struct objects_run *r, const struct big_unvisited *u, const uint64_t *starts,
+                                struct vset *objs)
+{
+    int64_t cells = r->h * r->w, n = 0;
+    for (int64_t w = 0; w < (cells + 63) / 64; w++)
+        n += __builtin_popcountll(starts[w]);
+    if (n == 0 || (uint64_t)n * (uint64_t)objects_find_ratio > u->mask + 1)
+        return false;
+    struct big_start *found = dsl_alloc((size_t)n * sizeof(*found));
+    int64_t k = 0;
+    for (int64_t w = 0; w < (cells + 63) / 64; w++) {
+        for (uint64_t bits = starts[w]; bits != 0; bits &= bits - 1) {
+            int64_t c = w * 64 + __builtin_ctzll(bits), i = c / r->w, j = c % r->w;
+            uint32_t p = (uint32_t)i << u->jbits | (uint32_t)j;
+            found[k].slot = big_find(u, p, hash_int_pair(i, j));
+            if (found[k].slot == UINT64_MAX)
+                return false; /* cannot happen: every position is in the table */
+            found[k++].p = p;
+        }
+    }
+    qsort(found, (size_t)n, sizeof(*found), big_start_cmp);
+    uint32_t jmask = ((uint32_t)1 << u->jbits) - 1;
+    for (k = 0; k < n; k++) {
+        int64_t i = found[k].p >> u->jbits, j = found[k].p & jmask;
+        int64_t key = key_of(r, i, j);
+        if (r->occupied[key])
+            continue;
+        set_add(objs, grow_object(r, key, r->grid.u.t->item[i].u.t->item[j]));
+        DSL_TICK();
     }
     return true;
 }
@@ -1485,6 +1584,8 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
     dsl_fill(r->occupied, 0, (size_t)keys);
     big_asindices(&u, r->h, r->w);
     uint32_t jmask = ((uint32_t)1 << u.jbits) - 1;
+    if (objects_big_by_find(r, &u, starts, objs))
+        return true;
     for (uint64_t k = 0; k <= u.mask; k++) {
         if ((k & 16383) == 16383)
             DSL_TICK();
