@@ -238,6 +238,17 @@ void dsl_debug_fail_alloc(uint64_t nth)
     fail_countdown = nth;
 }
 
+/* Links b into the chain after the current block (first when there is none), before next. */
+static struct arena_block *arena_link_after_cur(struct dsl_arena *a, struct arena_block *b, struct arena_block *next)
+{
+    b->next = next;
+    if (a->cur != NULL)
+        a->cur->next = b;
+    else
+        a->first = b;
+    return b;
+}
+
 /* Moves to a block with room for n bytes: the next kept block if it is big enough, else the
  * first big enough one further on, moved up to follow the current block (a kept block is
  * touched again rather than a fresh one mapped), else a new one inserted there. NULL when
@@ -252,24 +263,14 @@ static struct arena_block *arena_next_block(struct dsl_arena *a, size_t n)
         struct arena_block *fit = before->next;
         if (fit != NULL) {
             before->next = fit->next;
-            fit->next = next;
-            if (a->cur != NULL)
-                a->cur->next = fit;
-            else
-                a->first = fit;
-            next = fit;
+            next = arena_link_after_cur(a, fit, next);
         }
     }
     if (next == NULL || next->size < n) {
         struct arena_block *b = block_new(n, dsl_arena_held(a));
         if (b == NULL)
             return NULL;
-        b->next = next;
-        if (a->cur != NULL)
-            a->cur->next = b;
-        else
-            a->first = b;
-        next = b;
+        next = arena_link_after_cur(a, b, next);
     }
     a->cur = next;
     a->size = next->size;
