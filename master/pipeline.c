@@ -64,7 +64,27 @@ static bool own_allows(const struct pipeline *pl, uint32_t task, uint32_t cand)
     return !pl->own || pl->own[(size_t)task * pl->pile->n_valid + cand];
 }
 
-/* ---- scores from the journal ---- */
+/* ---- scores from the journal, or from the results as they come ---- */
+
+/* One record into the scores: its task, its candidate (kind 1: valid, -1: invalid, idx within
+ * its kind). */
+static int pipeline_add(struct pipeline *pl, uint32_t task, uint64_t hash, int kind, uint32_t idx,
+                        const struct journal_entry *e)
+{
+    if (kind > 0 && !own_allows(pl, task, idx)) return 0;
+    const char *slash = strchr(e->sample, '/');
+    struct score_record r = {
+        .task = task, .cand = hash, .is_test = strncmp(e->sample, "test/", 5) == 0,
+        .sample = (uint32_t)strtoul(slash ? slash + 1 : "0", NULL, 10),
+        .out_hash = e->out_hash, .status = (uint8_t)e->status,
+        .match = e->match, .shape_match = e->shape, .cells_right = e->right, .cells_total = e->total,
+        .cpu_us = e->cpu_us,
+    };
+    if (scoreboard_add(&pl->sb, &r) < 0) return BF_ENOMEM;
+    pl->records++;
+    if (e->status < ST_COUNT) pl->by_status[e->status]++;
+    return 0;
+}
 
 static int score_record(void *ctx, const struct journal_entry *e, uint64_t line_no)
 {
@@ -76,19 +96,19 @@ static int score_record(void *ctx, const struct journal_entry *e, uint64_t line_
     if (!t || !pile_parse_hex(e->cand, &hash)) return 0;
     int kind = pile_find(pl->pile, hash, &idx);
     if (kind == 0) return 0; /* a candidate of another run */
-    uint32_t task = (uint32_t)(t - pl->tasks->tasks);
-    if (kind > 0 && !own_allows(pl, task, idx)) return 0;
-    struct score_record r = {
-        .task = task, .cand = hash, .is_test = strncmp(e->sample, "test/", 5) == 0,
-        .sample = (uint32_t)strtoul(strchr(e->sample, '/') ? strchr(e->sample, '/') + 1 : "0", NULL, 10),
-        .out_hash = e->out_hash, .status = (uint8_t)e->status,
-        .match = e->match, .shape_match = e->shape, .cells_right = e->right, .cells_total = e->total,
-        .cpu_us = e->cpu_us,
-    };
-    if (scoreboard_add(&pl->sb, &r) < 0) return BF_ENOMEM;
-    pl->records++;
-    if (e->status < ST_COUNT) pl->by_status[e->status]++;
-    return 0;
+    return pipeline_add(pl, (uint32_t)(t - pl->tasks->tasks), hash, kind, idx, e);
+}
+
+int pipeline_add_result(struct pipeline *pl, uint32_t task, bool invalid, uint32_t cand, const struct journal_entry *e)
+{
+    const struct cand *c = invalid ? &pl->pile->invalid[cand] : &pl->pile->valid[cand];
+    return pipeline_add(pl, task, c->hash, invalid ? -1 : 1, cand, e);
+}
+
+int pipeline_rank(struct pipeline *pl)
+{
+    ranking_release(&pl->rk);
+    return scoreboard_rank_all(&pl->sb, (uint32_t)pl->tasks->n, &pl->rk);
 }
 
 int pipeline_load_scores(struct pipeline *pl, const char *journal_path)
@@ -96,8 +116,7 @@ int pipeline_load_scores(struct pipeline *pl, const char *journal_path)
     struct journal_read_info info;
     int rc = journal_read(journal_path, false, score_record, pl, &info);
     if (rc < 0) return log_fail(rc, "cannot read %s: %s", journal_path, bf_strerror(rc));
-    ranking_release(&pl->rk);
-    return scoreboard_rank_all(&pl->sb, (uint32_t)pl->tasks->n, &pl->rk);
+    return pipeline_rank(pl);
 }
 
 /* The candidate behind a score: its pile entry (valid or invalid). */

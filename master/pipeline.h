@@ -21,6 +21,8 @@
 #include "scores.h"
 #include "task.h"
 
+struct journal_entry;
+
 struct pipeline_outputs; /* private */
 
 struct pipeline {
@@ -39,6 +41,11 @@ void pipeline_release(struct pipeline *pl);
 
 /* Reads every record of the journal (torn last line ignored) into scores and rankings. */
 int pipeline_load_scores(struct pipeline *pl, const char *journal_path);
+/* The same one record at a time, as the journal gets it (task and candidate by index; invalid:
+ * an index into the pile's invalid candidates), then pipeline_rank: what pipeline_load_scores
+ * would make of the journal those records were appended to. 0, or BF_ENOMEM. */
+int pipeline_add_result(struct pipeline *pl, uint32_t task, bool invalid, uint32_t cand, const struct journal_entry *e);
+int pipeline_rank(struct pipeline *pl);
 int pipeline_write_scores(const struct pipeline *pl, const char *path);
 /* Keeps the best `keep` candidates of each task (those that match at least one sample)
  * in dir/<task>/. Returns the number of programs stored, or a negative code. */

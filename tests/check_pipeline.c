@@ -146,15 +146,20 @@ START_TEST(test_store_is_a_pile)
 }
 END_TEST
 
+/* Also: a new run scores its records as they are appended, a resumed one reads the journal;
+ * both give the same scores and summary. */
 START_TEST(test_resume_adds_nothing)
 {
     ck_assert_int_eq(battfarm("score progs --tasks tasks --out out"), 0);
     char *first = strdup(read_file("out/scores.jsonl"));
+    char *summary = strdup(read_file("out.txt"));
     ck_assert_int_eq(battfarm("score progs --tasks tasks --out out"), 2); /* journal exists: usage error */
     ck_assert_int_eq(battfarm("score progs --tasks tasks --out out --resume"), 0);
     ck_assert_int_eq(count_lines(read_file("out/results.jsonl"), "\n"), 33);
     ck_assert_str_eq(read_file("out/scores.jsonl"), first);
+    ck_assert_str_eq(read_file("out.txt"), summary);
     free(first);
+    free(summary);
     ck_assert_int_eq(battfarm("report progs --tasks tasks --out out"), 0);
     ck_assert_ptr_nonnull(read_file("out/report.html"));
 }
