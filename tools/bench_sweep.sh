@@ -9,7 +9,8 @@
 # call at the same limit; it runs all 400 solvers, we run the distinct ones). Then a table: per
 # run, results, wall time of the scoring (`results in`), of the whole command (parse, dedup,
 # score, journal, scores, summary), results per second, time-outs, and the ratio of CPython's
-# wall time to ours. The CPython pool takes about 10 minutes on 2 cores: CPYTHON=0 skips it.
+# wall time to ours; then the programs that took the most evaluation time in each pile's last
+# run. The CPython pool takes about 10 minutes on 2 cores: CPYTHON=0 skips it.
 #
 # Environment: BUILD (build folder, default build-lto, configured RelWithDebInfo with LTO and
 # without CUDA when new), RUNS (3), JOBS (2), TIMEOUT (per-call limit in seconds, 1), CPYTHON
@@ -95,3 +96,22 @@ awk -v py="$PY_WALL" -v pyto="$PY_TO" '{
     }
     printf "| %s | %d | %d | %.2f | %.2f | %.0f | %d | %s | %s |\n", $1, $2, $3, $4, $5, rate, $6, cpy, ratio
 }' "$ROWS"
+
+# Where the last run of each pile spent its evaluation time (the journal's cpu_us), top 10.
+for name in programs arc-dsl; do
+    journal=$WORK/$name.$RUNS/results.jsonl
+    [ -f "$journal" ] || continue
+    echo
+    python3 - "$name" "$journal" <<'PY'
+import collections, json, sys
+name, path = sys.argv[1], sys.argv[2]
+per = collections.Counter()
+for line in open(path):
+    r = json.loads(line)
+    per[r["name"]] += r.get("cpu_us", 0)
+total = sum(per.values())
+print(f"{name}: {total / 1e6:.1f} s of evaluation in the journal; the 10 programs that took most:")
+for prog, us in per.most_common(10):
+    print(f"  {prog:24s} {us / 1e6:6.2f} s  {100 * us / total:5.1f}%")
+PY
+done
