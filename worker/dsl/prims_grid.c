@@ -1376,27 +1376,37 @@ static inline bool big_taken(const uint64_t *taken, uint64_t i)
     return taken[i >> 6] >> (i & 63) & 1;
 }
 
-/* set_insert_clean; also set_add_entry of a key known absent, as keys here are distinct and
- * there are no dummies: both take the first empty slot of the probe sequence. */
-static inline void big_place(struct big_unvisited *u, uint32_t p, int64_t hash)
+/* CPython's probe sequence from hash's home slot (linear probes, then perturbation): the first
+ * slot not taken, or, in `find` mode, the first holding packed position p (UINT64_MAX when a
+ * slot not taken comes first: p is not in the table; every slot before p's was taken when p was
+ * placed, and still is, as nothing is removed). */
+static inline uint64_t big_probe(const struct big_unvisited *u, int64_t hash, uint32_t p, bool find)
 {
     uint64_t mask = u->mask, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
     for (;;) {
-        if (!big_taken(u->taken, i))
-            goto put;
+        if (!big_taken(u->taken, i)) /* the common case first (perf: 6% of solve_91413438) */
+            return find ? UINT64_MAX : i;
+        if (find && u->slot[i] == p)
+            return i;
         if (i + PS_LINEAR_PROBES <= mask) {
-            for (int k = 1; k <= PS_LINEAR_PROBES; k++) {
-                if (!big_taken(u->taken, i + (uint64_t)k)) {
-                    i += (uint64_t)k;
-                    goto put;
-                }
+            for (uint64_t s = i + 1; s <= i + PS_LINEAR_PROBES; s++) {
+                if (!big_taken(u->taken, s))
+                    return find ? UINT64_MAX : s;
+                if (find && u->slot[s] == p)
+                    return s;
             }
         }
         perturb >>= PS_PERTURB_SHIFT;
         i = (i * 5 + 1 + perturb) & mask;
     }
-put:
+}
+
+/* set_insert_clean; also set_add_entry of a key known absent, as keys here are distinct and
+ * there are no dummies: both take the first empty slot of the probe sequence. */
+static inline void big_place(struct big_unvisited *u, uint32_t p, int64_t hash)
+{
+    uint64_t i = big_probe(u, hash, p, false);
     u->taken[i >> 6] |= (uint64_t)1 << (i & 63);
     u->slot[i] = p;
 }
@@ -1426,26 +1436,6 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
         }
         if ((w & 255) == 255)
             DSL_TICK();
-    }
-}
-
-/* The slot of packed position p (hash its hash), which the table holds: big_place's probe
- * sequence, up to the slot holding p (every slot before it was taken when p was placed, and
- * still is: nothing is removed). UINT64_MAX if an empty slot comes first (p is not there). */
-static uint64_t big_find(const struct big_unvisited *u, uint32_t p, int64_t hash)
-{
-    uint64_t mask = u->mask, perturb = (uint64_t)hash;
-    uint64_t i = (uint64_t)hash & mask;
-    for (;;) {
-        int probes = i + PS_LINEAR_PROBES <= mask ? PS_LINEAR_PROBES : 0;
-        for (int k = 0; k <= probes; k++) {
-            if (!big_taken(u->taken, i + (uint64_t)k))
-                return UINT64_MAX;
-            if (u->slot[i + (uint64_t)k] == p)
-                return i + (uint64_t)k;
-        }
-        perturb >>= PS_PERTURB_SHIFT;
-        i = (i * 5 + 1 + perturb) & mask;
     }
 }
 
@@ -1540,7 +1530,7 @@ static bool objects_big_by_find(struct objects_run *r, const struct big_unvisite
         for (uint64_t bits = starts[w]; bits != 0; bits &= bits - 1) {
             int64_t c = w * 64 + __builtin_ctzll(bits), i = c / r->w, j = c % r->w;
             uint32_t p = (uint32_t)i << u->jbits | (uint32_t)j;
-            found[k].slot = big_find(u, p, hash_int_pair(i, j));
+            found[k].slot = big_probe(u, hash_int_pair(i, j), p, true);
             if (found[k].slot == UINT64_MAX)
                 return false; /* cannot happen: every position is in the table */
             found[k++].p = p;
