@@ -392,6 +392,12 @@ START_TEST(test_arena_keeps_big_blocks)
         ck_assert_ptr_nonnull(dsl_alloc(30 * MiB)); /* B */
         ck_assert_uint_eq(dsl_arena_held(a), held);
     }
+    /* a request no kept block holds: the kept blocks after the current one (C and B, untouched
+     * since the reset) are unmapped before its block is mapped, not kept beside it */
+    dsl_arena_reset(a);
+    ck_assert_ptr_nonnull(dsl_alloc(100 * MiB));
+    ck_assert_uint_ge(dsl_arena_held(a), 130 * MiB); /* A and the new block */
+    ck_assert_uint_lt(dsl_arena_held(a), 140 * MiB); /* 212 MiB with C and B kept */
     dsl_arena_reset(a);
     for (int i = 0; i < 40; i++) /* 1.6 GiB of address space, never touched */
         ck_assert_ptr_nonnull(dsl_alloc(40 * MiB));
