@@ -302,3 +302,13 @@ int frame_writer_flush(struct frame_writer *w, int fd)
     frame_writer_reset(w);
     return 1;
 }
+
+int frame_writer_drain(struct frame_writer *w, int fd)
+{
+    for (;;) {
+        int rc = frame_writer_flush(w, fd);
+        if (rc != 0) return rc < 0 ? rc : 0;
+        rc = frame_wait_writable(fd);
+        if (rc < 0) return rc;
+    }
+}

@@ -11,7 +11,8 @@
  *
  * Writing: frame_write() blocks until the whole frame is written (worker side). The master uses a
  * struct frame_writer per worker: frame_writer_push() queues, frame_writer_flush() writes what the
- * non-blocking fd accepts (call it on POLLOUT). */
+ * non-blocking fd accepts (call it on POLLOUT); the worker queues a batch of results the same way
+ * and frame_writer_drain() writes it, blocking. */
 #ifndef BF_FRAME_H
 #define BF_FRAME_H
 
@@ -55,6 +56,9 @@ void frame_writer_release(struct frame_writer *w);
 int frame_writer_push(struct frame_writer *w, const void *payload, uint32_t len);
 /* 1: everything written; 0: bytes remain (wait for POLLOUT); <0: -errno (EPIPE: worker gone). */
 int frame_writer_flush(struct frame_writer *w, int fd);
+/* Writes everything queued, waiting as frame_write() does (the worker's batches of results:
+ * many frames in one system call). 0, or <0: -errno. */
+int frame_writer_drain(struct frame_writer *w, int fd);
 static inline bool frame_writer_pending(const struct frame_writer *w) { return w->off < w->len; }
 
 #endif
