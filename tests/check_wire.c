@@ -381,6 +381,57 @@ START_TEST(test_frame_write_blocking_on_nonblocking_fd)
 }
 END_TEST
 
+START_TEST(test_frame_writer_drain_waits)
+{
+    /* the worker's batches: many frames queued, written by frame_writer_drain, which waits (poll)
+     * while a non-blocking pipe is full; the reader gets every frame, in order */
+    int fds[2];
+    make_pipe(fds, false, true);
+    enum { FRAMES = 300, SIZE = 1000 }; /* 300 KB: several times a pipe's capacity */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        struct frame_writer w;
+        frame_writer_init(&w);
+        uint8_t payload[SIZE];
+        int rc = 0;
+        for (int i = 0; i < FRAMES && rc == 0; i++) {
+            memset(payload, i & 0xff, sizeof payload);
+            rc = frame_writer_push(&w, payload, sizeof payload);
+        }
+        if (rc == 0) rc = frame_writer_drain(&w, fds[1]);
+        if (rc == 0 && frame_writer_pending(&w)) rc = 1;
+        if (rc == 0) rc = frame_writer_push(&w, "end", 3);
+        if (rc == 0) rc = frame_writer_drain(&w, fds[1]);
+        frame_writer_release(&w);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    struct frame_reader r;
+    frame_reader_init(&r, FRAME_MAX);
+    uint32_t len;
+    const uint8_t *pl;
+    for (int i = 0; i < FRAMES; i++) {
+        ck_assert_int_eq(frame_read(&r, fds[0]), 1);
+        pl = frame_payload(&r, &len);
+        ck_assert_uint_eq(len, SIZE);
+        ck_assert_uint_eq(pl[0], (uint8_t)(i & 0xff));
+        ck_assert_uint_eq(pl[SIZE - 1], (uint8_t)(i & 0xff));
+    }
+    ck_assert_int_eq(frame_read(&r, fds[0]), 1);
+    pl = frame_payload(&r, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(pl, "end", 3);
+    ck_assert_int_eq(frame_read(&r, fds[0]), BF_EEOF);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    frame_reader_release(&r);
+}
+END_TEST
+
 static volatile sig_atomic_t alarms;
 static void on_alarm(int sig)
 {
@@ -1245,6 +1296,7 @@ static Suite *wire_suite(void)
     tcase_add_test(frames, test_frame_pipe_truncated);
     tcase_add_test(frames, test_frame_writer_partial_and_epipe);
     tcase_add_test(frames, test_frame_write_blocking_on_nonblocking_fd);
+    tcase_add_test(frames, test_frame_writer_drain_waits);
     tcase_add_test(frames, test_frame_read_retries_eintr);
     suite_add_tcase(s, frames);
     TCase *msgs = tcase_create("messages");
