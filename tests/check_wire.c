@@ -342,6 +342,23 @@ START_TEST(test_frame_writer_partial_and_epipe)
 }
 END_TEST
 
+/* The writer child's last frame, "end", then end of stream, then the child's exit status 0;
+ * closes fd and releases r. */
+static void expect_end_from_child(struct frame_reader *r, int fd, pid_t pid)
+{
+    uint32_t len;
+    ck_assert_int_eq(frame_read(r, fd), 1);
+    const uint8_t *pl = frame_payload(r, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(pl, "end", 3);
+    ck_assert_int_eq(frame_read(r, fd), BF_EEOF);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fd);
+    frame_reader_release(r);
+}
+
 START_TEST(test_frame_write_blocking_on_nonblocking_fd)
 {
     /* frame_write waits (poll) when a non-blocking pipe is full; a child reads at its own pace */
@@ -367,16 +384,7 @@ START_TEST(test_frame_write_blocking_on_nonblocking_fd)
     const uint8_t *pl = frame_payload(&r, &len);
     ck_assert_uint_eq(len, big);
     ck_assert(memcmp(pl, payload, big) == 0);
-    ck_assert_int_eq(frame_read(&r, fds[0]), 1);
-    pl = frame_payload(&r, &len);
-    ck_assert_uint_eq(len, 3);
-    ck_assert_mem_eq(pl, "end", 3);
-    ck_assert_int_eq(frame_read(&r, fds[0]), BF_EEOF);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    close(fds[0]);
-    frame_reader_release(&r);
+    expect_end_from_child(&r, fds[0], pid);
     free(payload);
 }
 END_TEST
@@ -419,16 +427,7 @@ START_TEST(test_frame_writer_drain_waits)
         ck_assert_uint_eq(pl[0], (uint8_t)(i & 0xff));
         ck_assert_uint_eq(pl[SIZE - 1], (uint8_t)(i & 0xff));
     }
-    ck_assert_int_eq(frame_read(&r, fds[0]), 1);
-    pl = frame_payload(&r, &len);
-    ck_assert_uint_eq(len, 3);
-    ck_assert_mem_eq(pl, "end", 3);
-    ck_assert_int_eq(frame_read(&r, fds[0]), BF_EEOF);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    close(fds[0]);
-    frame_reader_release(&r);
+    expect_end_from_child(&r, fds[0], pid);
 }
 END_TEST
 
