@@ -290,7 +290,7 @@ val prim_lrcorner(const val *a) { return corner(a[0], true, true, false); }
  * million cells, which were copied into one list first: 104 MB of fresh memory per call), else one
  * run, `[v for v, _ in element]`. */
 struct color_runs {
-    const val *rows; /* the grid's rows, each a run; NULL: the one run below */
+    const val *rows; /* the grid's rows, all tuples, each a run; NULL: the one run below */
     int64_t nruns;
     const val *one;
     int64_t one_len;
@@ -303,7 +303,8 @@ static const val *color_run(const struct color_runs *c, int64_t r, int64_t *len)
         *len = c->one_len;
         return c->one;
     }
-    return val_items(c->rows[r], len);
+    *len = c->rows[r].u.t->len;
+    return c->rows[r].u.t->item;
 }
 
 static struct color_runs color_values(val element)

@@ -251,11 +251,12 @@ static struct arena_block *arena_link_after_cur(struct dsl_arena *a, struct aren
 
 /* Before a new block of n bytes is mapped (no kept block holds n): the mapped kept blocks after the
  * current one, all smaller than n and holding nothing live (untouched since the last reset, or
- * handed back by a scratch region), are unmapped first, up to n bytes, so that the new block's pages are the ones just handed back. Perf: in this VM the host
- * backs a guest page only on its first touch, 5 ms per 2 MB huge page, while a page freed a moment
- * ago costs 0.05 ms (256 MB mapped and touched: 640 ms fresh, 13 ms right after a munmap of as
- * much); solve_91413438's calls of 190 to 375 MB had grown a worker's kept blocks to 583 MB, each
- * bigger request mapping fresh memory beside blocks too small for it. Returns the block after cur. */
+ * handed back by a scratch region), are unmapped first, up to n bytes, so that the new block's
+ * pages are the ones just handed back. Perf: in this VM the host backs a guest page only on its
+ * first touch, 5 ms per 2 MB huge page, while a page freed a moment ago costs 0.05 ms (256 MB
+ * mapped and touched: 640 ms fresh, 13 ms right after a munmap of as much); solve_91413438's calls
+ * of 190 to 375 MB had grown a worker's kept blocks to 583 MB, each bigger request mapping fresh
+ * memory beside blocks too small for it. Returns the block after cur. */
 static struct arena_block *arena_release_kept(struct dsl_arena *a, size_t n)
 {
     struct arena_block **link = a->cur != NULL ? &a->cur->next : &a->first;
