@@ -199,6 +199,69 @@ START_TEST(test_memout_per_candidate)
 }
 END_TEST
 
+/* With a plan, what a candidate alone needs is handed back before the next one runs, while
+ * the nodes later candidates need stay: here the 16 MB tuple of candidate 1 would push the
+ * sample's arena past the reset threshold (8 MB), which would drop 10**6, shared with
+ * candidate 3, had that memory been kept. */
+static uint64_t run_planned(uint32_t k, struct eval_result *r)
+{
+    uint64_t before = eval_nodes_run;
+    eval_plan_candidate(st, k, 2000, r);
+    return eval_nodes_run - before;
+}
+
+START_TEST(test_plan_hands_back_own_nodes)
+{
+    struct eval_result r;
+    const struct ref plan[] = { R_node(N_1E4), R_node(N_RANGE), R_node(N_SIX), R_node(N_1E6) };
+    eval_state_set_reset_bytes(st, (size_t)8 << 20);
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    eval_sample_plan(st, plan, 4);
+    ck_assert_uint_eq(run_planned(0, &r), 2); /* 100, 10**4 */
+    ck_assert_int_eq(int_result(&r), 10000);
+    ck_assert_uint_eq(run_planned(1, &r), 2); /* 10**6 (candidate 3's), then its own range */
+    ck_assert_int_eq(r.outcome, DSL_OK);
+    ck_assert_int_eq(val_len(r.value), 1000000); /* valid until the next candidate runs */
+    ck_assert_int_eq(val_index(r.value, 999999).u.i, 999999);
+    ck_assert_uint_eq(run_planned(2, &r), 2);
+    ck_assert_int_eq(int_result(&r), 6);
+    ck_assert_uint_eq(run_planned(3, &r), 0); /* kept: no reset, as the range was handed back */
+    ck_assert_int_eq(int_result(&r), 1000000);
+    ck_assert_uint_eq(run(N_RANGE, 2000, &r), 1); /* outside the plan: computed again */
+    ck_assert_int_eq(val_len(r.value), 1000000);
+    eval_sample_end(st);
+    /* a candidate outside the plan is an error, not a crash */
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    eval_sample_plan(st, plan, 4);
+    eval_plan_candidate(st, 4, 100, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    eval_sample_end(st);
+}
+END_TEST
+
+/* With a plan, a failed node shared with a later candidate fails it without running again,
+ * and a candidate that fails in a node of its own gives back that node's memory too. */
+START_TEST(test_plan_failures)
+{
+    struct eval_result r;
+    const struct ref plan[] = { R_node(N_AFTER_DIV0), R_node(N_DIV0), R_node(N_SIX), R_node(N_AFTER_DIV0) };
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    eval_sample_plan(st, plan, 4);
+    ck_assert_uint_eq(run_planned(0, &r), 2); /* 3 and the division (needed later): the add never runs */
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    char first[256];
+    snprintf(first, sizeof(first), "%s", r.msg);
+    ck_assert_msg(strncmp(first, "ZeroDivisionError: ", 19) == 0, "%s", first);
+    ck_assert_uint_eq(run_planned(1, &r), 0);
+    ck_assert_str_eq(r.msg, first);
+    ck_assert_uint_eq(run_planned(2, &r), 1); /* 3 is kept (candidate 3 needs it, through the division) */
+    ck_assert_int_eq(int_result(&r), 6);
+    ck_assert_uint_eq(run_planned(3, &r), 0);
+    ck_assert_str_eq(r.msg, first);
+    eval_sample_end(st);
+}
+END_TEST
+
 START_TEST(test_leaf_root)
 {
     struct eval_result r;
@@ -910,6 +973,8 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_failure_shared);
     tcase_add_test(tc, test_timeout_per_candidate);
     tcase_add_test(tc, test_memout_per_candidate);
+    tcase_add_test(tc, test_plan_hands_back_own_nodes);
+    tcase_add_test(tc, test_plan_failures);
     tcase_add_test(tc, test_leaf_root);
     tcase_add_test(tc, test_eval_program);
     tcase_add_test(tc, test_timeout_in_huge_primitive);

@@ -88,9 +88,10 @@ static void inproc_once(const struct task_set *ts, const struct pile *p, uint32_
             for (uint32_t c0i = 0; c0i < p->n_valid; c0i += batch) {
                 uint32_t end = c0i + batch < p->n_valid ? c0i + batch : p->n_valid;
                 eval_sample_begin(st, p->dag.nodes, p->dag.n, &in, s, (size_t)1024 << 20);
+                eval_sample_plan(st, p->roots + c0i, end - c0i);
                 for (uint32_t c = c0i; c < end; c++) {
                     struct eval_result r;
-                    eval_candidate(st, p->roots[c], 1000, &r);
+                    eval_plan_candidate(st, c - c0i, 1000, &r);
                     bool m = false, sh = false;
                     uint32_t right = 0, total = 0;
                     if (r.outcome == DSL_OK && task->samples[s].has_output)

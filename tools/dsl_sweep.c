@@ -281,11 +281,13 @@ static bool in_list(const char *id, char **list, size_t n)
 /* Writes the outcome text of one call into sb (cleared first). */
 /* How calls run: eval_program (every line, as Python does), or with --dag as `battfarm score`
  * evaluates them: every valid program merged into one DAG, a sample's nodes memoised across
- * the programs run on it (eval_sample_begin .. eval_candidate .. eval_sample_end). */
+ * the programs run on it (eval_sample_begin, eval_sample_plan .. eval_plan_candidate ..
+ * eval_sample_end). */
 struct sweep_ctx {
     bool use_dag;
     struct eval_state *st;
     const struct ref *roots; /* per program, in the DAG */
+    uint32_t *plan_index;    /* per program, its index in the sample's plan */
     uint32_t timeout_ms;
     size_t mem_limit;
 };
@@ -294,7 +296,7 @@ static void run_call(const struct sweep_ctx *x, const struct program *p, size_t 
                      const struct eval_inputs *in, uint32_t s, struct eval_result *res)
 {
     if (x->use_dag && !p->invalid)
-        eval_candidate(x->st, x->roots[k], x->timeout_ms, res);
+        eval_plan_candidate(x->st, x->plan_index[k], x->timeout_ms, res);
     else
         eval_program(p, in->input[s], in->S, v_none(), x->timeout_ms, x->mem_limit, res);
 }
@@ -518,7 +520,9 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < n_progs; k++)
         if (use_dag && !progs[k].p->invalid)
             roots[k] = dag_add(&dag, progs[k].p);
-    struct sweep_ctx x = { use_dag, use_dag ? eval_state_new() : NULL, roots, (uint32_t)timeout_ms,
+    uint32_t *plan_index = xmalloc((n_progs ? n_progs : 1) * sizeof(*plan_index));
+    struct ref *plan = xmalloc((n_progs ? n_progs : 1) * sizeof(*plan));
+    struct sweep_ctx x = { use_dag, use_dag ? eval_state_new() : NULL, roots, plan_index, (uint32_t)timeout_ms,
                            mem_limit };
     struct eval_line_profile *prof = NULL;
     if (profile && !use_dag)
@@ -540,6 +544,15 @@ int main(int argc, char **argv)
                 if (use_dag) {
                     uint64_t t0 = now_ns();
                     eval_sample_begin(x.st, dag.nodes, dag.n, &inputs[t], s, mem_limit);
+                    uint32_t n_plan = 0; /* the programs below, in the order they run */
+                    for (size_t k = own ? own_first[t] : 0; own ? k != SIZE_MAX : k < n_progs;
+                         k = own ? own_next[k] : k + 1) {
+                        if (!progs[k].p->invalid) {
+                            plan_index[k] = n_plan;
+                            plan[n_plan++] = roots[k];
+                        }
+                    }
+                    eval_sample_plan(x.st, plan, n_plan);
                     carry_us += (double)(now_ns() - t0) / 1e3;
                 }
                 size_t k = own ? own_first[t] : 0;
@@ -726,6 +739,8 @@ int main(int argc, char **argv)
         eval_state_free(x.st);
     dag_release(&dag);
     free(roots);
+    free(plan);
+    free(plan_index);
     free(us);
     free(us2);
     free(rep_wall);

@@ -286,6 +286,7 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
     score_batch_reset(&w->batch, smp->has_output ? &(struct score_grid){ expected->h, expected->w, expected->cell }
                                                 : &(struct score_grid){ 0, 0, no_cells });
     eval_sample_begin(w->ev, w->nodes, w->n_nodes, &t->in, job->sample, (size_t)job->mem_mb << 20);
+    eval_sample_plan(w->ev, job->root, job->n);
     int rc = 0;
     for (uint32_t i = 0; i < job->n && rc == 0; i++) {
         struct msg *m = &w->pending[w->n_pending];
@@ -300,7 +301,7 @@ static int worker_on_job(struct worker *w, const struct msg_job *job)
         if (!fault_on_eval(w->nodes, w->n_nodes, job->root[i], r)) {
             struct eval_result er;
             memset(&er, 0, sizeof er);
-            eval_candidate(w->ev, job->root[i], job->limit_ms, &er);
+            eval_plan_candidate(w->ev, i, job->limit_ms, &er);
             worker_fill_result(w, job, smp, &er, r, &w->batch_index[w->n_pending]);
             slow = er.wall_us >= RESULT_WAIT_US;
         }

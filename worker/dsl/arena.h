@@ -23,6 +23,18 @@ size_t dsl_arena_held(const struct dsl_arena *a);   /* bytes of blocks in its ch
  * recycles the tables that set resizes leave behind) are valid only within one generation. */
 extern uint64_t dsl_arena_generation;
 
+/* A position in an arena, to hand back everything allocated after it (dsl_arena_rewind). */
+struct arena_block;
+struct dsl_arena_pos {
+    struct arena_block *cur;    /* private */
+    size_t off, used;
+    struct arena_block *moved;
+};
+struct dsl_arena_pos dsl_arena_tell(const struct dsl_arena *a);
+/* Hands back the memory allocated from a since pos was told (nothing may point into it any
+ * more), results moved out of regions since then included; blocks stay in the chain. */
+void dsl_arena_rewind(struct dsl_arena *a, struct dsl_arena_pos pos);
+
 /* Makes a the current arena (NULL = the default one) and returns the previous one. */
 struct dsl_arena *dsl_arena_use(struct dsl_arena *a);
 struct dsl_arena *dsl_arena_default(void);

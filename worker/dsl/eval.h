@@ -10,6 +10,8 @@
  *   struct eval_inputs in; eval_inputs_make(&in, task samples...)   long-lived values of a task
  *   eval_sample_begin(&st, nodes, n, &in, sample_index, mem_limit);
  *   for each candidate: eval_candidate(&st, root, limit_ms, &res);  res.value valid until _end
+ *   (or eval_sample_plan(&st, roots, n), then eval_plan_candidate(&st, k, limit_ms, &res) for
+ *   k = 0 .. n-1: res.value valid until the next candidate runs)
  *   eval_sample_end(&st);                             resets the evaluation arena
  */
 #ifndef BF_EVAL_H
@@ -51,6 +53,13 @@ void eval_state_free(struct eval_state *st);
 void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_t n_nodes,
                        const struct eval_inputs *in, uint32_t sample, size_t mem_limit);
 void eval_candidate(struct eval_state *st, struct ref root, uint32_t limit_ms, struct eval_result *out);
+/* Optional, after eval_sample_begin: the candidates that will run on the sample (roots, in the
+ * order they run; copied). eval_plan_candidate(st, k, ...) then runs roots[k]: the memory of
+ * the nodes no later candidate of the plan needs is handed back before the next candidate runs
+ * (its result's value stays valid until then). Candidates may be skipped, not run out of order
+ * (an earlier one would find its own nodes gone: computed again, but slower). */
+void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n);
+void eval_plan_candidate(struct eval_state *st, uint32_t k, uint32_t limit_ms, struct eval_result *out);
 void eval_sample_end(struct eval_state *st);
 /* When, between two candidates, the sample's arena holds more than this many bytes (default
  * 512 MiB), eval_candidate drops the memo and the arena before running the next one: the

@@ -347,6 +347,28 @@ static inline void arena_rollback(struct arena_mark m)
     dsl_rt.arena_used = m.used;
 }
 
+struct dsl_arena_pos dsl_arena_tell(const struct dsl_arena *a)
+{
+    struct dsl_arena_pos pos = { a->cur, a->off, a->used, a->moved };
+    return pos;
+}
+
+void dsl_arena_rewind(struct dsl_arena *a, struct dsl_arena_pos pos)
+{
+    while (a->moved != pos.moved && a->moved != NULL) { /* moved since: newest first */
+        struct arena_block *b = a->moved;
+        a->moved = b->next;
+        free(b);
+    }
+    a->cur = pos.cur != NULL ? pos.cur : a->first;
+    a->size = a->cur != NULL ? a->cur->size : 0;
+    a->off = pos.cur != NULL ? pos.off : 0;
+    a->used = pos.used;
+    if (a == current_arena)
+        dsl_rt.arena_used = a->used;
+    dsl_arena_generation++; /* value.c's recycled set tables may lie in what was handed back */
+}
+
 /* Scratch regions: a call whose result is dropped (a condition) runs between scratch_begin and
  * scratch_end, which hands the memory it took back unless the call memo grew its table or stored
  * an entry pointing into that memory (memo_entry_fresh). Regions nest; a call that raises never
