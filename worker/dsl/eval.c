@@ -227,6 +227,13 @@ struct memo {
     val value;
 };
 
+/* What a candidate of the plan shares with later ones. */
+enum plan_shares {
+    SHARES_NONE,   /* no node: all its memory is handed back */
+    SHARES_SOME,   /* some nodes: those run first, the rest is handed back */
+    SHARES_ALL,    /* its root, so every node: nothing to hand back */
+};
+
 struct eval_state {
     const struct pnode *nodes;
     uint32_t n_nodes;
@@ -251,6 +258,7 @@ struct eval_state {
     size_t cand_bytes0, node_bytes0;
     /* The plan (eval_sample_plan): the candidates that will run on the sample, in order. */
     struct ref *plan_roots;
+    uint8_t *plan_shares;           /* per candidate: enum plan_shares */
     uint32_t plan_n, plan_cap;
     uint32_t plan;                  /* stamp of the current plan in struct memo; 0 = none */
     uint32_t cand;                  /* index in the plan of the candidate running, or NO_NODE */
@@ -292,6 +300,7 @@ void eval_state_free(struct eval_state *st)
     free(st->memo);
     free(st->stack);
     free(st->plan_roots);
+    free(st->plan_shares);
     free(st->region_nodes);
     free(st->msgs);
     free(st);
@@ -356,6 +365,7 @@ void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n
 {
     if (n > st->plan_cap) {
         st->plan_roots = xrealloc(st->plan_roots, (size_t)n * sizeof(*st->plan_roots));
+        st->plan_shares = xrealloc(st->plan_shares, n);
         st->plan_cap = n;
     }
     memcpy(st->plan_roots, roots, (size_t)n * sizeof(*roots));
@@ -368,23 +378,27 @@ void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n
     /* Last candidates first: the first to reach a node is the last that needs it, and every
      * node below it was reached then too (a node's operands are needed wherever it is). */
     for (uint32_t k = n; k-- > 0;) {
-        if (roots[k].kind != REF_NODE || roots[k].id >= st->n_nodes)
+        st->plan_shares[k] = SHARES_ALL;
+        if (roots[k].kind != REF_NODE || roots[k].id >= st->n_nodes || st->memo[roots[k].id].plan == st->plan)
             continue;
+        st->plan_shares[k] = SHARES_NONE;
         size_t sp = 0;
-        if (st->memo[roots[k].id].plan != st->plan)
-            st->stack[sp++] = roots[k].id;
+        st->stack[sp++] = roots[k].id;
         while (sp != 0) {
             uint32_t id = st->stack[--sp];
             struct memo *m = &st->memo[id];
-            if (m->plan == st->plan)
+            if (m->plan == st->plan) {
+                if (m->last != k)
+                    st->plan_shares[k] = SHARES_SOME; /* a later candidate's */
                 continue;
+            }
             m->plan = st->plan;
             m->last = k;
             const struct pnode *nd = &st->nodes[id];
-            if (nd->callee.kind == REF_NODE && st->memo[nd->callee.id].plan != st->plan)
+            if (nd->callee.kind == REF_NODE)
                 st->stack[sp++] = nd->callee.id;
             for (int i = 0; i < nd->nargs; i++)
-                if (nd->arg[i].kind == REF_NODE && st->memo[nd->arg[i].id].plan != st->plan)
+                if (nd->arg[i].kind == REF_NODE)
                     st->stack[sp++] = nd->arg[i].id;
         }
     }
@@ -566,10 +580,11 @@ static val eval_root(void *ctx)
     struct eval_state *st = ctx;
     if (st->root.kind != REF_NODE)
         return leaf_value(st, st->root);
-    if (st->cand != NO_NODE) {
+    if (st->cand != NO_NODE && st->plan_shares[st->cand] != SHARES_ALL) {
         /* Where this stops at a failed node, the walk below stops there too, before any node
          * a later candidate needs that is not computed yet. */
-        walk(st, true);
+        if (st->plan_shares[st->cand] == SHARES_SOME)
+            walk(st, true);
         st->region_at = dsl_arena_tell(st->arena);
         st->region_open = true;
         st->region_kept = false;
