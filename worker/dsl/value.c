@@ -734,16 +734,16 @@ int64_t val_as_int(val v, const char *what)
 
 /* ---------------------------------------------------------------- the set table */
 
-/* Only the kind of an empty slot is ever read (perf: the hash and payload are left as they
- * are). Only this file looks inside set tables. */
+/* Only the kind of an empty slot is ever read; the table is filled with bytes 0xfe, which makes
+ * every kind V_EMPTY_SLOT (perf: memset's whole-line stores, not a store every 24 bytes; the
+ * table's cache lines are written either way). Only this file looks inside set tables. */
 #define SET_TICK_SLOTS 65536 /* slots cleared or re-inserted between two interrupt checks */
 
 static void set_table_clear(struct set_entry *table, int64_t size)
 {
     for (int64_t start = 0; start < size; start += SET_TICK_SLOTS) {
         int64_t end = size - start > SET_TICK_SLOTS ? start + SET_TICK_SLOTS : size;
-        for (int64_t i = start; i < end; i++)
-            table[i].key.kind = V_EMPTY_SLOT;
+        memset(table + start, 0xfe, (size_t)(end - start) * sizeof(*table));
         if (end < size)
             DSL_TICK(); /* fresh memory of a big table: page faults */
     }

@@ -56,9 +56,10 @@ struct vtuple {
 };
 
 /* One slot of a set table, exactly as CPython's setentry: key kind V_EMPTY_SLOT for unused,
- * V_DUMMY_SLOT for a deleted entry (hash -1). */
-#define V_EMPTY_SLOT 0xfe
-#define V_DUMMY_SLOT 0xff
+ * V_DUMMY_SLOT for a deleted entry (hash -1); both above every enum val_kind. An empty slot's
+ * kind is 0xfe in each byte, so that a table is cleared with memset (value.c). */
+#define V_EMPTY_SLOT 0xfefefefeu
+#define V_DUMMY_SLOT 0xffffffffu
 struct set_entry {
     int64_t hash;
     val key;
