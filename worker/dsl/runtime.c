@@ -53,13 +53,21 @@ const prim_fn prim_impl[PRIM_COUNT] = {
 #define BF_LSAN 1
 #endif
 #endif
+/* Under ASan, memory the arena takes back (a rollback, a rewind, a reset) is also poisoned until
+ * it is handed out again, so that a value still pointing into it is reported where it is read,
+ * not found by chance in an output (arena_poison_since, dsl_alloc). */
 #ifdef BF_LSAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
 #define lsan_mapped(p, n) __lsan_register_root_region((p), (n))
 #define lsan_unmapping(p, n) __lsan_unregister_root_region((p), (n))
+#define arena_poison(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define arena_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
 #define lsan_mapped(p, n) ((void)0)
 #define lsan_unmapping(p, n) ((void)0)
+#define arena_poison(p, n) ((void)0)
+#define arena_unpoison(p, n) ((void)0)
 #endif
 
 struct arena_block {
@@ -83,6 +91,27 @@ static struct dsl_arena *current_arena = &default_arena;
 uint64_t dsl_arena_generation = 1;
 static uint64_t fail_countdown;
 
+/* Poisons (under ASan) what a handed out from block `from`, offset off, on: a is about to take
+ * it back. */
+static void arena_poison_since(const struct dsl_arena *a, const struct arena_block *from, size_t off)
+{
+#ifdef BF_LSAN
+    if (a->cur == NULL)
+        return;
+    for (const struct arena_block *b = from != NULL ? from : a->first; b != NULL; b = b->next) {
+        size_t lo = b == from ? off : 0, hi = b == a->cur ? a->off : b->size;
+        if (hi > lo)
+            arena_poison(b->data + lo, hi - lo);
+        if (b == a->cur)
+            break;
+    }
+#else
+    (void)a;
+    (void)from;
+    (void)off;
+#endif
+}
+
 struct dsl_arena *dsl_arena_new(void)
 {
     struct dsl_arena *a = calloc(1, sizeof(*a));
@@ -99,8 +128,10 @@ static void arena_free_blocks(struct arena_block *b)
         struct arena_block *next = b->next;
         if (b->mapped != 0) {
             lsan_unmapping(b, b->mapped);
+            arena_unpoison(b, b->mapped);
             munmap(b, b->mapped);
         } else {
+            arena_unpoison(b, sizeof(*b) + b->size);
             free(b);
         }
         b = next;
@@ -180,6 +211,7 @@ static void block_lazy_free(struct arena_block *b)
 
 void dsl_arena_reset(struct dsl_arena *a)
 {
+    arena_poison_since(a, NULL, 0);
     dsl_arena_generation++;
     extremes_forget();
     arena_free_blocks(a->moved);
@@ -340,6 +372,7 @@ static inline bool arena_only_since(struct arena_mark m, const void *p, size_t n
 static inline void arena_rollback(struct arena_mark m)
 {
     struct dsl_arena *a = m.arena;
+    arena_poison_since(a, m.cur, m.off);
     a->cur = m.cur;
     a->size = m.cur->size;
     a->off = m.off;
@@ -355,6 +388,7 @@ struct dsl_arena_pos dsl_arena_tell(const struct dsl_arena *a)
 
 void dsl_arena_rewind(struct dsl_arena *a, struct dsl_arena_pos pos)
 {
+    arena_poison_since(a, pos.cur, pos.off);
     while (a->moved != pos.moved && a->moved != NULL) { /* moved since: newest first */
         struct arena_block *b = a->moved;
         a->moved = b->next;
@@ -422,6 +456,7 @@ __attribute__((noinline)) static void *dsl_alloc_slow(size_t n)
     a->off += n;
     a->used += n;
     dsl_rt.arena_used = a->used;
+    arena_unpoison(p, n);
     return p;
 }
 
@@ -438,6 +473,7 @@ void *dsl_alloc(size_t n)
     a->off = off;
     a->used = used;
     dsl_rt.arena_used = used;
+    arena_unpoison(p, n);
     return p;
 }
 
