@@ -1832,8 +1832,65 @@ static struct vset *coordinate_set(val patch, int axis)
     return s;
 }
 
+/* Marks (set) or finds (test) the coordinates `axis` of a plain patch's items that lie in [lo, lo +
+ * 64 * words); test: whether one was marked. */
+#define SHARE_BITMAP_WORDS 64
+static bool coordinates_in_bitmap(val patch, enum patch_shape shape, int axis, int64_t lo, uint64_t *bits,
+                                  bool test)
+{
+    val item;
+    for (int64_t pos = 0; set_next(patch.u.s, &pos, &item);) {
+        uint64_t c = (uint64_t)fast_index(item, shape).u.t->item[axis].u.i - (uint64_t)lo;
+        if (c >= (uint64_t)SHARE_BITMAP_WORDS * 64)
+            continue;
+        if (!test)
+            bits[c >> 6] |= (uint64_t)1 << (c & 63);
+        else if (bits[c >> 6] >> (c & 63) & 1)
+            return true;
+    }
+    return false;
+}
+
+/* Two plain patches (every item well formed, so nothing can raise): no common coordinate when
+ * their ranges do not meet; else the coordinates of a within the common range marked in a bitmap
+ * (perf: solve_cbded52d compares every pair of one-cell objects, each comparison building four
+ * sets). Returns false, having decided nothing, when the common range is too wide. */
+static bool share_coordinate_plain(const val *a, int axis, bool *share)
+{
+    struct patch_info box[2];
+    enum patch_shape shape[2];
+    for (int k = 0; k < 2; k++) {
+        shape[k] = patch_shape_box(a[k], &box[k]);
+        if (shape[k] != PS_INDICES && shape[k] != PS_OBJECT)
+            return false;
+    }
+    int64_t lo[2], hi[2];
+    for (int k = 0; k < 2; k++) {
+        lo[k] = axis == 0 ? box[k].imin : box[k].jmin;
+        hi[k] = axis == 0 ? box[k].imax : box[k].jmax;
+    }
+    int64_t from = lo[0] > lo[1] ? lo[0] : lo[1], to = hi[0] < hi[1] ? hi[0] : hi[1];
+    if (from > to) {
+        *share = false;
+        return true;
+    }
+    if (lo[0] == hi[0] && lo[1] == hi[1]) { /* each on one row (column), and the ranges meet */
+        *share = true;
+        return true;
+    }
+    if ((uint64_t)to - (uint64_t)from >= (uint64_t)SHARE_BITMAP_WORDS * 64)
+        return false;
+    uint64_t bits[SHARE_BITMAP_WORDS] = { 0 };
+    coordinates_in_bitmap(a[0], shape[0], axis, from, bits, false);
+    *share = coordinates_in_bitmap(a[1], shape[1], axis, from, bits, true);
+    return true;
+}
+
 static val share_coordinate(const val *a, int axis)
 {
+    bool share;
+    if (share_coordinate_plain(a, axis, &share))
+        return v_bool(share);
     struct vset *sa = coordinate_set(a[0], axis);
     struct vset *sb = coordinate_set(a[1], axis);
     return v_bool(set_and(sa, v_set(sb))->used > 0);
