@@ -1939,8 +1939,29 @@ static val py_abs(val x)
     dsl_raise(EXC_TYPE, "bad operand type for abs(): '%s'", val_type_name(x));
 }
 
+/* The (i, j) of a patch of one plain item, (i, j) or (c, (i, j)); false for anything else. */
+static bool single_position(val patch, val *ij)
+{
+    if (patch.kind != V_SET || patch.u.s->used != 1)
+        return false;
+    val item;
+    int64_t pos = 0;
+    set_next(patch.u.s, &pos, &item);
+    if (is_int_pair(item))
+        *ij = item;
+    else if (is_cell(item))
+        *ij = item.u.t->item[1];
+    else
+        return false;
+    return true;
+}
+
 val prim_manhattan(const val *a)
 {
+    val ia, ib; /* perf: one cell against one cell (solve_49d1d64f's nearest cell), no patch scans */
+    if (single_position(a[0], &ia) && single_position(a[1], &ib))
+        return v_int(int_add(abs_checked(int_sub(ia.u.t->item[0].u.i, ib.u.t->item[0].u.i)),
+                             abs_checked(int_sub(ia.u.t->item[1].u.i, ib.u.t->item[1].u.i))));
     enum patch_shape sa = patch_shape(a[0]), sb = patch_shape(a[1]);
     bool fast_a = sa == PS_INDICES || sa == PS_OBJECT, fast_b = sb == PS_INDICES || sb == PS_OBJECT;
     if (fast_a && fast_b)
