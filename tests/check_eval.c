@@ -440,6 +440,40 @@ static const char *repr_of(val v)
     return buf;
 }
 
+/* A shifted copy of a patch whose facts (form, bounding box) are known gets them shifted
+ * (set_patch_shifted), and the primitives that read them must see the copy's, not the source's.
+ * Expected values from arc-dsl on sample 0's input ((0, 1, 2), (3, 4, 5)). */
+static const char shifted_text[] =
+    "def solve_shifted(I):\n"
+    "    x1 = asobject(I)\n"
+    "    x2 = ulcorner(x1)\n"
+    "    x3 = invert(SEVEN)\n"
+    "    x4 = astuple(FIVE, x3)\n"
+    "    x5 = shift(x1, x4)\n"
+    "    x6 = ulcorner(x5)\n"
+    "    x7 = lrcorner(x5)\n"
+    "    x8 = astuple(x6, x7)\n"
+    "    x9 = invert(THREE)\n"
+    "    x10 = astuple(x9, TWO)\n"
+    "    x11 = shift(x1, x10)\n"
+    "    x12 = center(x11)\n"
+    "    x13 = astuple(x8, x12)\n"
+    "    O = astuple(x13, x2)\n"
+    "    return O\n";
+
+START_TEST(test_shifted_patch_facts)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    ck_assert_int_eq(program_parse(&pf, "shifted.py", shifted_text, strlen(shifted_text), stderr), 1);
+    ck_assert_msg(program_check(&pf.progs[0]), "%s", pf.progs[0].why);
+    struct eval_result r;
+    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 1000, 0, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s", r.msg);
+    ck_assert_str_eq(repr_of(r.value), "((((5, -7), (6, -5)), (-2, 3)), (0, 0))");
+    program_file_release(&pf);
+}
+END_TEST
+
 START_TEST(test_eval_program)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
@@ -988,6 +1022,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_mapply_moved);
     tcase_add_test(tc, test_extreme_of_removal);
     tcase_add_test(tc, test_mapply_shifts);
+    tcase_add_test(tc, test_shifted_patch_facts);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -705,7 +705,10 @@ val prim_shift(const val *a)
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++)
         set_add(s, shifted_item(items[k], object, di, dj));
-    return set_freeze(s);
+    val r = set_freeze(s);
+    if (patch.kind == V_SET && is_plain_int(di) && is_plain_int(dj))
+        set_patch_shifted(s, patch.u.s, di.u.i, dj.u.i);
+    return r;
 }
 
 /* mapply(lbind(shift, patch), offsets): see dsl.h. The plain case, where nothing can raise: a

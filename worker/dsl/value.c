@@ -1048,6 +1048,21 @@ static void patch_scan(const struct vset *s, struct patch_info *pi)
     pi->form = (uint8_t)form;
 }
 
+void set_patch_shifted(struct vset *s, const struct vset *from, int64_t di, int64_t dj)
+{
+    if (!s->frozen || !from->patch_known || from->patch.form == PF_OTHER)
+        return;
+    struct patch_info pi = from->patch;
+    if (__builtin_add_overflow(pi.imin, di, &pi.imin) || __builtin_add_overflow(pi.imax, di, &pi.imax) ||
+        __builtin_add_overflow(pi.jmin, dj, &pi.jmin) || __builtin_add_overflow(pi.jmax, dj, &pi.jmax))
+        return;
+    if (pi.imin <= -PATCH_COORD_LIMIT || pi.imax >= PATCH_COORD_LIMIT || pi.jmin <= -PATCH_COORD_LIMIT ||
+        pi.jmax >= PATCH_COORD_LIMIT)
+        return; /* some item is not plain: patch_scan would say PF_OTHER */
+    s->patch = pi;
+    s->patch_known = 1;
+}
+
 const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch)
 {
     if (s->patch_known)

@@ -207,6 +207,9 @@ static inline int64_t set_len(val v) { return v.u.s->used; }
  * answer is kept in it. */
 #define PATCH_COORD_LIMIT ((int64_t)1 << 60)
 const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch);
+/* s, frozen, is `from` shifted by (di, dj) item for item: it gets from's facts, shifted, when
+ * those are known (perf: a shifted copy's bounding box without a scan). */
+void set_patch_shifted(struct vset *s, const struct vset *from, int64_t di, int64_t dj);
 /* Iteration in slot order: for (int64_t pos = 0; set_next(s, &pos, &item);) ... */
 bool set_next(const struct vset *s, int64_t *pos, val *item);
 /* The same a chunk of SET_CHUNK slots at a time, their active entries gathered into buf without a
