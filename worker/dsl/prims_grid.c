@@ -195,7 +195,11 @@ val prim_toindices(const val *a)
         val_unpack2(items[k], &value, &index);
         set_add(s, index);
     }
-    return set_freeze(s);
+    val r = set_freeze(s);
+    const struct patch_info *pi = patch.kind == V_SET ? set_patch_known(patch.u.s) : NULL;
+    if (pi != NULL && pi->form == PF_OBJECT) /* the (i, j) of each of its cells */
+        set_patch_facts(s, PF_INDICES, pi->imin, pi->imax, pi->jmin, pi->jmax);
+    return r;
 }
 
 /* min/max of coordinate `axis` (0: i, 1: j) over `for i, j in toindices(patch)`. */
@@ -593,7 +597,28 @@ val prim_asindices(const val *a)
             set_add(s, tuple_ints(i, j));
         DSL_TICK();
     }
-    return set_freeze(s);
+    val r = set_freeze(s);
+    set_patch_facts(s, PF_INDICES, 0, h - 1, 0, w - 1);
+    return r;
+}
+
+/* The bounding box of the positions a producer adds (facts for set_patch_facts). */
+struct box_track {
+    int64_t imin, imax, jmin, jmax;
+};
+
+static void box_start(struct box_track *b)
+{
+    b->imin = b->jmin = INT64_MAX;
+    b->imax = b->jmax = INT64_MIN;
+}
+
+static inline void box_add(struct box_track *b, int64_t i, int64_t j)
+{
+    b->imin = i < b->imin ? i : b->imin;
+    b->imax = i > b->imax ? i : b->imax;
+    b->jmin = j < b->jmin ? j : b->jmin;
+    b->jmax = j > b->jmax ? j : b->jmax;
 }
 
 val prim_ofcolor(const val *a)
@@ -602,16 +627,22 @@ val prim_ofcolor(const val *a)
     int64_t h;
     const val *rows = val_items(a[0], &h);
     struct vset *s = set_new();
+    struct box_track box;
+    box_start(&box);
     for (int64_t i = 0; i < h; i++) {
         int64_t w;
         const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++) {
-            if (eq_fast(cells[j], value))
+            if (eq_fast(cells[j], value)) {
                 set_add(s, tuple_ints(i, j));
+                box_add(&box, i, j);
+            }
         }
         DSL_TICK();
     }
-    return set_freeze(s);
+    val r = set_freeze(s);
+    set_patch_facts(s, PF_INDICES, box.imin, box.imax, box.jmin, box.jmax);
+    return r;
 }
 
 val prim_asobject(const val *a)
@@ -619,14 +650,22 @@ val prim_asobject(const val *a)
     int64_t h;
     const val *rows = val_items(a[0], &h);
     struct vset *s = set_new();
+    struct box_track box;
+    box_start(&box);
     for (int64_t i = 0; i < h; i++) {
         int64_t w;
         const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++)
             set_add(s, tuple_cell(cells[j], i, j));
+        if (w > 0) {
+            box_add(&box, i, 0);
+            box_add(&box, i, w - 1);
+        }
         DSL_TICK();
     }
-    return set_freeze(s);
+    val r = set_freeze(s);
+    set_patch_facts(s, PF_OBJECT, box.imin, box.imax, box.jmin, box.jmax);
+    return r;
 }
 
 val prim_toobject(const val *a)
@@ -671,7 +710,11 @@ val prim_recolor(const val *a)
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++)
         set_add(s, tuple_pair(value, items[k]));
-    return set_freeze(s);
+    val r = set_freeze(s);
+    const struct patch_info *pi = ind.kind == V_SET ? set_patch_known(ind.u.s) : NULL;
+    if (pi != NULL && pi->form == PF_INDICES) /* (value, (i, j)) for each of its (i, j) */
+        set_patch_facts(s, PF_OBJECT, pi->imin, pi->imax, pi->jmin, pi->jmax);
+    return r;
 }
 
 /* One item of shift(): (value, (i + di, j + dj)) for an object, (i + di, j + dj) else. */

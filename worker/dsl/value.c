@@ -1048,6 +1048,24 @@ static void patch_scan(const struct vset *s, struct patch_info *pi)
     pi->form = (uint8_t)form;
 }
 
+void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t imax, int64_t jmin, int64_t jmax)
+{
+    if (!s->frozen || s->used == 0 || imin <= -PATCH_COORD_LIMIT || imax >= PATCH_COORD_LIMIT ||
+        jmin <= -PATCH_COORD_LIMIT || jmax >= PATCH_COORD_LIMIT)
+        return;
+    s->patch.form = (uint8_t)form;
+    s->patch.imin = imin;
+    s->patch.imax = imax;
+    s->patch.jmin = jmin;
+    s->patch.jmax = jmax;
+    s->patch_known = 1;
+}
+
+const struct patch_info *set_patch_known(const struct vset *s)
+{
+    return s->patch_known ? &s->patch : NULL;
+}
+
 void set_patch_shifted(struct vset *s, const struct vset *from, int64_t di, int64_t dj)
 {
     if (!s->frozen || !from->patch_known || from->patch.form == PF_OTHER)

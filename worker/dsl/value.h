@@ -207,6 +207,11 @@ static inline int64_t set_len(val v) { return v.u.s->used; }
  * answer is kept in it. */
 #define PATCH_COORD_LIMIT ((int64_t)1 << 60)
 const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch);
+/* s, frozen and not empty, is known to hold only items of that form with this exact bounding box
+ * (what patch_scan would find): the producer's facts, so that no scan is needed (perf). */
+void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t imax, int64_t jmin, int64_t jmax);
+/* s's facts when known, else NULL (never scans). */
+const struct patch_info *set_patch_known(const struct vset *s);
 /* s, frozen, is `from` shifted by (di, dj) item for item: it gets from's facts, shifted, when
  * those are known (perf: a shifted copy's bounding box without a scan). */
 void set_patch_shifted(struct vset *s, const struct vset *from, int64_t di, int64_t dj);
