@@ -440,6 +440,23 @@ static const char *repr_of(val v)
     return buf;
 }
 
+/* Parses text into pf: n programs, each passing the static check. */
+static void parse_checked(struct program_file *pf, const char *file, const char *text, int n)
+{
+    ck_assert_int_eq(program_parse(pf, file, text, strlen(text), stderr), n);
+    for (size_t i = 0; i < pf->n; i++)
+        ck_assert_msg(program_check(&pf->progs[i]), "%s", pf->progs[i].why);
+}
+
+/* p on the first input, under a cap of mem bytes (0: none), returns a value whose repr is expect. */
+static void expect_value(const struct program *p, size_t mem, const char *expect)
+{
+    struct eval_result r;
+    eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, mem, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s: %s", p->name, r.msg);
+    ck_assert_str_eq(repr_of(r.value), expect);
+}
+
 /* A shifted copy of a patch whose facts (form, bounding box) are known gets them shifted
  * (set_patch_shifted), and the primitives that read them must see the copy's, not the source's.
  * Expected values from arc-dsl on sample 0's input ((0, 1, 2), (3, 4, 5)). */
@@ -464,12 +481,8 @@ static const char shifted_text[] =
 START_TEST(test_shifted_patch_facts)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "shifted.py", shifted_text, strlen(shifted_text), stderr), 1);
-    ck_assert_msg(program_check(&pf.progs[0]), "%s", pf.progs[0].why);
-    struct eval_result r;
-    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 1000, 0, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "%s", r.msg);
-    ck_assert_str_eq(repr_of(r.value), "((((5, -7), (6, -5)), (-2, 3)), (0, 0))");
+    parse_checked(&pf, "shifted.py", shifted_text, 1);
+    expect_value(&pf.progs[0], 0, "((((5, -7), (6, -5)), (-2, 3)), (0, 0))");
     program_file_release(&pf);
 }
 END_TEST
@@ -510,12 +523,12 @@ static const char huge_text[] =
 START_TEST(test_timeout_in_huge_primitive)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "huge.py", huge_text, strlen(huge_text), stderr), 1);
-    ck_assert_msg(program_check(&pf.progs[0]), "%s", pf.progs[0].why);
+    parse_checked(&pf, "huge.py", huge_text, 1);
+    const struct program *prog = &pf.progs[0];
     uint64_t worst = 0;
     for (uint32_t limit_ms = 40; limit_ms <= 400; limit_ms += 40) { /* the alarm in each phase */
         struct eval_result r;
-        eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), limit_ms, (size_t)3 << 30, &r);
+        eval_program(prog, inputs.input[0], inputs.S, v_none(), limit_ms, (size_t)3 << 30, &r);
         ck_assert_msg(r.outcome == DSL_TIMEOUT, "outcome %d: %s", r.outcome, r.msg);
         ck_assert_uint_ge(r.wall_us, limit_ms * 1000u);
         uint64_t late = r.wall_us - limit_ms * 1000u;
@@ -780,11 +793,11 @@ static const char memo_spread_text[] =
 START_TEST(test_call_memo_spreads_keys)
 {
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "spread.py", memo_spread_text, strlen(memo_spread_text), stderr), 1);
-    ck_assert_msg(program_check(&pf.progs[0]), "%s", pf.progs[0].why);
+    parse_checked(&pf, "spread.py", memo_spread_text, 1);
+    const struct program *prog = &pf.progs[0];
     struct eval_result r;
     uint64_t hits0 = dsl_rt.memo_hits;
-    eval_program(&pf.progs[0], inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
+    eval_program(prog, inputs.input[0], inputs.S, v_none(), 5000, 0, &r);
     ck_assert_msg(r.outcome == DSL_OK, "%s", r.msg);
     ck_assert_str_eq(repr_of(r.value), "True");
     uint64_t hits = dsl_rt.memo_hits - hits0;
@@ -890,23 +903,6 @@ static const char scratch_text[] =
     "    x10 = interval(ONE, x9, ONE)\n"
     "    O = sfilter(x10, x8)\n"
     "    return O\n";
-
-/* Parses text into pf: n programs, each passing the static check. */
-static void parse_checked(struct program_file *pf, const char *file, const char *text, int n)
-{
-    ck_assert_int_eq(program_parse(pf, file, text, strlen(text), stderr), n);
-    for (size_t i = 0; i < pf->n; i++)
-        ck_assert_msg(program_check(&pf->progs[i]), "%s", pf->progs[i].why);
-}
-
-/* p on the first input, under a cap of mem bytes (0: none), returns a value whose repr is expect. */
-static void expect_value(const struct program *p, size_t mem, const char *expect)
-{
-    struct eval_result r;
-    eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, mem, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "%s: %s", p->name, r.msg);
-    ck_assert_str_eq(repr_of(r.value), expect);
-}
 
 START_TEST(test_scratch_regions)
 {
