@@ -1436,8 +1436,6 @@ static bool rows_at_least(val grid, int64_t w)
     return true;
 }
 
-/* Plain object on a grid of full rows: no comparison can raise, so the order in which dsl.py
- * compares the cells does not matter; the matches are added in (i, j) order as in dsl.py. */
 /* The placements (i, j), in (i, j) order, of a bh x bw rectangle of cells all equal to c: where
  * the grid's window is all c. From the runs of c to the right of each cell and then, per column,
  * downwards: O(h w) instead of O(h w bh bw) (perf: solve_a64e4611 and 3eda0437 look for blank
@@ -1471,6 +1469,8 @@ static void occurrences_of_rectangle(val grid, int64_t h, int64_t bh, int64_t bw
                 set_add(occs, tuple_ints(i, j));
 }
 
+/* Plain object on a grid of full rows: no comparison can raise, so the order in which dsl.py
+ * compares the cells does not matter; the matches are added in (i, j) order as in dsl.py. */
 static val occurrences_plain(val grid, int64_t h, int64_t w, val obj, const struct bounds *b)
 {
     int64_t n = set_len(obj), pos = 0, k = 0;
@@ -1489,8 +1489,9 @@ static val occurrences_plain(val grid, int64_t h, int64_t w, val obj, const stru
     int64_t bh = b->imax - b->imin + 1, bw = b->jmax - b->jmin + 1;
     int64_t h2 = h - bh + 1, w2 = w - bw + 1;
     struct vset *occs = set_new();
-    /* n distinct positions in a bh x bw box (items of one colour differ by position): all of it */
-    if (one_int_colour && bh <= h && bw <= w && n == bh * bw && h2 > 0 && w2 > 0) {
+    /* n distinct positions in a bh x bw box (items of one colour differ by position): all of it
+     * (h2, w2 > 0 first: then bh * bw cannot overflow) */
+    if (one_int_colour && h2 > 0 && w2 > 0 && n == bh * bw) {
         occurrences_of_rectangle(grid, h, bh, bw, h2, w2, colour[0], occs);
         return frozenset_of(v_set(occs));
     }
