@@ -109,6 +109,33 @@ static int64_t int_result(const struct eval_result *r)
     return r->value.u.i;
 }
 
+static const char *repr_of(val v)
+{
+    static char buf[512];
+    struct strbuf sb = { 0 };
+    val_repr(v, &sb);
+    snprintf(buf, sizeof(buf), "%s", sb.p);
+    sb_release(&sb);
+    return buf;
+}
+
+/* Parses text into pf: n programs, each passing the static check. */
+static void parse_checked(struct program_file *pf, const char *file, const char *text, int n)
+{
+    ck_assert_int_eq(program_parse(pf, file, text, strlen(text), stderr), n);
+    for (size_t i = 0; i < pf->n; i++)
+        ck_assert_msg(program_check(&pf->progs[i]), "%s", pf->progs[i].why);
+}
+
+/* p on the first input, under a cap of mem bytes (0: none), returns a value whose repr is expect. */
+static void expect_value(const struct program *p, size_t mem, const char *expect)
+{
+    struct eval_result r;
+    eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, mem, &r);
+    ck_assert_msg(r.outcome == DSL_OK, "%s: %s", p->name, r.msg);
+    ck_assert_str_eq(repr_of(r.value), expect);
+}
+
 START_TEST(test_memo_sharing)
 {
     struct eval_result r;
@@ -259,6 +286,51 @@ START_TEST(test_plan_failures)
     ck_assert_uint_eq(run_planned(3, &r), 0);
     ck_assert_str_eq(r.msg, first);
     eval_sample_end(st);
+}
+END_TEST
+
+/* With a plan, a candidate still fails with the error it alone would meet first: solve_first
+ * fails in its own x2 (TypeError) before x1 (ZeroDivisionError), which solve_later shares and so
+ * is run ahead of solve_first's own nodes. */
+static const char plan_errors_text[] =
+    "def solve_first(I):\n"
+    "    x1 = divide(ONE, ZERO)\n"
+    "    x2 = size(ONE)\n"
+    "    O = astuple(x2, x1)\n"
+    "    return O\n"
+    "\n"
+    "def solve_later(I):\n"
+    "    x1 = divide(ONE, ZERO)\n"
+    "    O = invert(x1)\n"
+    "    return O\n";
+
+START_TEST(test_plan_error_order)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    parse_checked(&pf, "plan_errors.py", plan_errors_text, 2);
+    struct dag d = DAG_INIT;
+    const struct ref plan[] = { dag_add(&d, &pf.progs[0]), dag_add(&d, &pf.progs[1]) };
+    struct eval_result r;
+    char alone[256];
+    eval_sample_begin(st, d.nodes, d.n, &inputs, 0, 0);
+    eval_candidate(st, plan[0], 1000, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    snprintf(alone, sizeof alone, "%s", r.msg);
+    ck_assert_msg(strncmp(alone, "TypeError", 9) == 0, "%s", alone);
+    eval_sample_end(st);
+    eval_sample_begin(st, d.nodes, d.n, &inputs, 0, 0);
+    eval_sample_plan(st, plan, 2);
+    eval_plan_candidate(st, 0, 1000, &r);
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    ck_assert_str_eq(r.msg, alone);
+    uint64_t before = eval_nodes_run;
+    eval_plan_candidate(st, 1, 1000, &r); /* the division failed once, for candidate 0 */
+    ck_assert_int_eq(r.outcome, DSL_ERROR);
+    ck_assert_msg(strncmp(r.msg, "ZeroDivisionError", 17) == 0, "%s", r.msg);
+    ck_assert_uint_eq(eval_nodes_run - before, 0);
+    eval_sample_end(st);
+    dag_release(&d);
+    program_file_release(&pf);
 }
 END_TEST
 
@@ -428,33 +500,6 @@ static const struct program *find_program(const struct program_file *pf, const c
             return &pf->progs[i];
     ck_abort_msg("no program %s", name);
     return NULL;
-}
-
-static const char *repr_of(val v)
-{
-    static char buf[512];
-    struct strbuf sb = { 0 };
-    val_repr(v, &sb);
-    snprintf(buf, sizeof(buf), "%s", sb.p);
-    sb_release(&sb);
-    return buf;
-}
-
-/* Parses text into pf: n programs, each passing the static check. */
-static void parse_checked(struct program_file *pf, const char *file, const char *text, int n)
-{
-    ck_assert_int_eq(program_parse(pf, file, text, strlen(text), stderr), n);
-    for (size_t i = 0; i < pf->n; i++)
-        ck_assert_msg(program_check(&pf->progs[i]), "%s", pf->progs[i].why);
-}
-
-/* p on the first input, under a cap of mem bytes (0: none), returns a value whose repr is expect. */
-static void expect_value(const struct program *p, size_t mem, const char *expect)
-{
-    struct eval_result r;
-    eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, mem, &r);
-    ck_assert_msg(r.outcome == DSL_OK, "%s: %s", p->name, r.msg);
-    ck_assert_str_eq(repr_of(r.value), expect);
 }
 
 /* A shifted copy of a patch whose facts (form, bounding box) are known gets them shifted
@@ -705,6 +750,17 @@ static const char memo_text[] =
     "    x12 = apply(first, x11)\n"
     "    x13 = dedupe(x12)\n"
     "    O = size(x13)\n"
+    "    return O\n"
+    "\n"
+    "def solve_new_functions_as_colours(I):\n" MEMO_COSTLY_LINES
+    "    x5 = lbind(rbind, add)\n"
+    "    x6 = compose(x5, x4)\n"
+    "    x7 = rbind(canvas, UNITY)\n"
+    "    x8 = chain(asobject, x7, x6)\n" /* x -> a plain object {(a new function, (0, 0))} */
+    "    x9 = repeat(ONE, TEN)\n"
+    "    x10 = apply(x8, x9)\n"
+    "    x11 = dedupe(x10)\n"
+    "    O = size(x11)\n"
     "    return O\n";
 
 START_TEST(test_call_memo)
@@ -716,9 +772,10 @@ START_TEST(test_call_memo)
         { "solve_new_functions", "10" },
         { "solve_new_functions_in_tuples", "10" },
         { "solve_new_functions_in_sets", "10" },
+        { "solve_new_functions_as_colours", "10" },
     };
     struct program_file pf = PROGRAM_FILE_INIT;
-    ck_assert_int_eq(program_parse(&pf, "memo.py", memo_text, strlen(memo_text), stderr), 5);
+    ck_assert_int_eq(program_parse(&pf, "memo.py", memo_text, strlen(memo_text), stderr), 6);
     struct dag d = DAG_INIT;
     struct eval_result r;
     for (size_t i = 0; i < pf.n; i++) {
@@ -1005,6 +1062,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_memout_per_candidate);
     tcase_add_test(tc, test_plan_hands_back_own_nodes);
     tcase_add_test(tc, test_plan_failures);
+    tcase_add_test(tc, test_plan_error_order);
     tcase_add_test(tc, test_leaf_root);
     tcase_add_test(tc, test_eval_program);
     tcase_add_test(tc, test_timeout_in_huge_primitive);

@@ -570,6 +570,31 @@ static uint32_t walk(struct eval_state *st, bool later_only)
     return NO_NODE;
 }
 
+/* The walk over the nodes a later candidate needs (dsl_protect's signature). */
+static void walk_later(void *ctx)
+{
+    walk(ctx, true);
+}
+
+/* Runs the nodes a later candidate needs ahead of the candidate's own. A node that raises there
+ * fails as it would have anyway (an error always belongs to its node), and the walk after it
+ * meets that failure where the candidate alone would have run the node: so a node of its own that
+ * raises earlier in that order still names the error. A time-out or memout ends the candidate. */
+static void run_nodes_needed_later(struct eval_state *st)
+{
+    enum dsl_outcome outcome = dsl_protect(walk_later, st);
+    if (outcome == DSL_OK)
+        return;
+    if (outcome == DSL_TIMEOUT)
+        dsl_timeout();
+    if (outcome == DSL_MEMOUT)
+        dsl_memout();
+    if (st->current != NO_NODE) {
+        memo_fail(st, st->current, outcome, msg_store(st, dsl_rt.msg));
+        st->current = NO_NODE;
+    }
+}
+
 /* Evaluates the root. With a plan, the nodes later candidates need run first, in the order the
  * candidate alone would run them (stopping at a failure, met again in that order below); what
  * the rest allocates is the candidate's own region, handed back before the next one runs (perf:
@@ -584,7 +609,7 @@ static val eval_root(void *ctx)
         /* Where this stops at a failed node, the walk below stops there too, before any node
          * a later candidate needs that is not computed yet. */
         if (st->plan_shares[st->cand] == SHARES_SOME)
-            walk(st, true);
+            run_nodes_needed_later(st);
         st->region_at = dsl_arena_tell(st->arena);
         st->region_open = true;
         st->region_kept = false;

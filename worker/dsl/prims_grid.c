@@ -198,7 +198,7 @@ val prim_toindices(const val *a)
     val r = set_freeze(s);
     const struct patch_info *pi = patch.kind == V_SET ? set_patch_known(patch.u.s) : NULL;
     if (pi != NULL && pi->form == PF_OBJECT) /* the (i, j) of each of its cells */
-        set_patch_facts(s, PF_INDICES, pi->imin, pi->imax, pi->jmin, pi->jmax);
+        set_patch_facts(s, PF_INDICES, pi->imin, pi->imax, pi->jmin, pi->jmax, true);
     return r;
 }
 
@@ -598,7 +598,7 @@ val prim_asindices(const val *a)
         DSL_TICK();
     }
     val r = set_freeze(s);
-    set_patch_facts(s, PF_INDICES, 0, h - 1, 0, w - 1);
+    set_patch_facts(s, PF_INDICES, 0, h - 1, 0, w - 1, true);
     return r;
 }
 
@@ -641,7 +641,7 @@ val prim_ofcolor(const val *a)
         DSL_TICK();
     }
     val r = set_freeze(s);
-    set_patch_facts(s, PF_INDICES, box.imin, box.imax, box.jmin, box.jmax);
+    set_patch_facts(s, PF_INDICES, box.imin, box.imax, box.jmin, box.jmax, true);
     return r;
 }
 
@@ -652,11 +652,14 @@ val prim_asobject(const val *a)
     struct vset *s = set_new();
     struct box_track box;
     box_start(&box);
+    bool ints_only = true;
     for (int64_t i = 0; i < h; i++) {
         int64_t w;
         const val *cells = val_items(rows[i], &w);
-        for (int64_t j = 0; j < w; j++)
+        for (int64_t j = 0; j < w; j++) {
             set_add(s, tuple_cell(cells[j], i, j));
+            ints_only = ints_only && v_is_int(cells[j]);
+        }
         if (w > 0) {
             box_add(&box, i, 0);
             box_add(&box, i, w - 1);
@@ -664,7 +667,7 @@ val prim_asobject(const val *a)
         DSL_TICK();
     }
     val r = set_freeze(s);
-    set_patch_facts(s, PF_OBJECT, box.imin, box.imax, box.jmin, box.jmax);
+    set_patch_facts(s, PF_OBJECT, box.imin, box.imax, box.jmin, box.jmax, ints_only);
     return r;
 }
 
@@ -713,7 +716,7 @@ val prim_recolor(const val *a)
     val r = set_freeze(s);
     const struct patch_info *pi = ind.kind == V_SET ? set_patch_known(ind.u.s) : NULL;
     if (pi != NULL && pi->form == PF_INDICES) /* (value, (i, j)) for each of its (i, j) */
-        set_patch_facts(s, PF_OBJECT, pi->imin, pi->imax, pi->jmin, pi->jmax);
+        set_patch_facts(s, PF_OBJECT, pi->imin, pi->imax, pi->jmin, pi->jmax, v_is_int(value));
     return r;
 }
 

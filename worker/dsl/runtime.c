@@ -1071,8 +1071,8 @@ static bool memo_may_hold_new_function(val v, uint32_t first_new, int64_t *budge
                 return true;
         return false;
     case V_SET:
-        if (v.u.s->patch_known && v.u.s->patch.form != PF_OTHER)
-            return false; /* a plain patch: ints and tuples of them only */
+        if (v.u.s->patch_known && v.u.s->patch.form != PF_OTHER && v.u.s->patch.ints_only)
+            return false; /* a plain patch of int colours: ints and tuples of them only */
         for (int64_t pos = 0; pos <= v.u.s->mask; pos++) {
             val k = v.u.s->table[pos].key;
             if (memo_scan_into(k) && memo_may_hold_new_function(k, first_new, budget))

@@ -1027,12 +1027,15 @@ static void patch_scan(const struct vset *s, struct patch_info *pi)
         return;
     val ij = form == PF_OBJECT ? item.u.t->item[1] : item;
     int64_t imin = ij.u.t->item[0].u.i, jmin = ij.u.t->item[1].u.i, imax = imin, jmax = jmin;
+    bool ints_only = form == PF_INDICES || v_is_int(item.u.t->item[0]);
     struct set_entry buf[SET_CHUNK];
     for (int64_t n; set_chunk(s, &pos, buf, &n);) {
         for (int64_t k = 0; k < n; k++) {
             item = buf[k].key;
             if (form == PF_OBJECT ? !plain_cell(item) : !plain_index(item))
                 return;
+            if (form == PF_OBJECT)
+                ints_only = ints_only && v_is_int(item.u.t->item[0]);
             ij = form == PF_OBJECT ? item.u.t->item[1] : item;
             int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i;
             imin = i < imin ? i : imin;
@@ -1046,9 +1049,11 @@ static void patch_scan(const struct vset *s, struct patch_info *pi)
     pi->jmin = jmin;
     pi->jmax = jmax;
     pi->form = (uint8_t)form;
+    pi->ints_only = ints_only;
 }
 
-void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t imax, int64_t jmin, int64_t jmax)
+void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t imax, int64_t jmin, int64_t jmax,
+                     bool ints_only)
 {
     if (!s->frozen || s->used == 0 || imin <= -PATCH_COORD_LIMIT || imax >= PATCH_COORD_LIMIT ||
         jmin <= -PATCH_COORD_LIMIT || jmax >= PATCH_COORD_LIMIT)
@@ -1058,6 +1063,7 @@ void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t
     s->patch.imax = imax;
     s->patch.jmin = jmin;
     s->patch.jmax = jmax;
+    s->patch.ints_only = ints_only;
     s->patch_known = 1;
 }
 
@@ -1074,11 +1080,7 @@ void set_patch_shifted(struct vset *s, const struct vset *from, int64_t di, int6
     if (__builtin_add_overflow(pi.imin, di, &pi.imin) || __builtin_add_overflow(pi.imax, di, &pi.imax) ||
         __builtin_add_overflow(pi.jmin, dj, &pi.jmin) || __builtin_add_overflow(pi.jmax, dj, &pi.jmax))
         return;
-    if (pi.imin <= -PATCH_COORD_LIMIT || pi.imax >= PATCH_COORD_LIMIT || pi.jmin <= -PATCH_COORD_LIMIT ||
-        pi.jmax >= PATCH_COORD_LIMIT)
-        return; /* some item is not plain: patch_scan would say PF_OTHER */
-    s->patch = pi;
-    s->patch_known = 1;
+    set_patch_facts(s, (enum patch_form)pi.form, pi.imin, pi.imax, pi.jmin, pi.jmax, pi.ints_only);
 }
 
 const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch)

@@ -71,6 +71,8 @@ enum patch_form { PF_OTHER, PF_INDICES, PF_OBJECT };
 struct patch_info {
     int64_t imin, imax, jmin, jmax; /* bounding box, when form != PF_OTHER */
     uint8_t form;                   /* enum patch_form */
+    uint8_t ints_only;              /* form != PF_OTHER: no item holds anything but ints and bools
+                                       (a PF_OBJECT's colours may be any value) */
 };
 
 /* A set made by remove(removed, base): itself base without the item equal to removed (runtime.c,
@@ -208,8 +210,10 @@ static inline int64_t set_len(val v) { return v.u.s->used; }
 #define PATCH_COORD_LIMIT ((int64_t)1 << 60)
 const struct patch_info *set_patch_info(const struct vset *s, struct patch_info *scratch);
 /* s, frozen and not empty, is known to hold only items of that form with this exact bounding box
- * (what patch_scan would find): the producer's facts, so that no scan is needed (perf). */
-void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t imax, int64_t jmin, int64_t jmax);
+ * and, with ints_only, no colour but ints and bools (what patch_scan would find): the producer's
+ * facts, so that no scan is needed (perf). */
+void set_patch_facts(struct vset *s, enum patch_form form, int64_t imin, int64_t imax, int64_t jmin, int64_t jmax,
+                     bool ints_only);
 /* s's facts when known, else NULL (never scans). */
 const struct patch_info *set_patch_known(const struct vset *s);
 /* s, frozen, is `from` shifted by (di, dj) item for item: it gets from's facts, shifted, when
