@@ -1050,6 +1050,37 @@ START_TEST(test_mapply_moved)
 }
 END_TEST
 
+/* objects() of a big grid hands its tables back as it returns (dsl_call_keeping_result): four
+ * calls on a 3 x 100,000 grid with one cell set, each of whose tables take several megabytes,
+ * fit under a 16 MB cap only when each call's tables are handed back before the next call. */
+static const char objects_text[] =
+    "def solve_objects_moved(I):\n"
+    "    x1 = multiply(TEN, TEN)\n"
+    "    x2 = multiply(x1, x1)\n"
+    "    x3 = multiply(x2, TEN)\n"        /* 100,000 */
+    "    x4 = astuple(THREE, x3)\n"
+    "    x5 = canvas(ZERO, x4)\n"
+    "    x6 = initset(UNITY)\n"
+    "    x7 = fill(x5, TWO, x6)\n"         /* one 2 at (1, 1) */
+    "    x8 = objects(x7, T, F, T)\n"
+    "    x9 = objects(x7, T, T, T)\n"
+    "    x10 = objects(x7, F, F, T)\n"
+    "    x11 = objects(x7, F, T, T)\n"
+    "    x12 = combine(x8, x9)\n"
+    "    x13 = combine(x10, x11)\n"
+    "    x14 = combine(x12, x13)\n"
+    "    O = first(x14)\n"
+    "    return O\n";
+
+START_TEST(test_objects_moved)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    parse_checked(&pf, "objects.py", objects_text, 1);
+    expect_value(&pf.progs[0], (size_t)16 << 20, "frozenset({(2, (1, 1))})");
+    program_file_release(&pf);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -1074,6 +1105,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_dead_temporaries);
     tcase_add_test(tc, test_scratch_regions);
     tcase_add_test(tc, test_mapply_moved);
+    tcase_add_test(tc, test_objects_moved);
     tcase_add_test(tc, test_extreme_of_removal);
     tcase_add_test(tc, test_mapply_shifts);
     tcase_add_test(tc, test_shifted_patch_facts);
