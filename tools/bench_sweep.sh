@@ -9,8 +9,9 @@
 # call at the same limit; it runs all 400 solvers, we run the distinct ones). Then a table: per
 # run, results, wall time of the scoring (`results in`), of the whole command (parse, dedup,
 # score, journal, scores, summary), results per second, time-outs, and the ratio of CPython's
-# wall time to ours; then the programs that took the most evaluation time in each pile's last
-# run. The CPython pool takes about 10 minutes on 2 cores: CPYTHON=0 skips it.
+# wall time to ours; then, per solver, CPython's per-call times against our evaluation time
+# (tools/sweep_compare.py); then the programs that took the most evaluation time in each pile's
+# last run. The CPython pool takes about 10 minutes on 2 cores: CPYTHON=0 skips it.
 #
 # Environment: BUILD (build folder, default build-lto, configured RelWithDebInfo with LTO and
 # without CUDA when new), RUNS (3), JOBS (2), TIMEOUT (per-call limit in seconds, 1), CPYTHON
@@ -73,7 +74,7 @@ if [ -n "$A" ]; then
     if [ "$CPYTHON" = 1 ] && [ -f "$CROSS_SWEEP" ]; then
         echo "-- arc-dsl: CPython, $JOBS-process pool ($CROSS_SWEEP)"
         (cd "$WORK" && python3 "$CROSS_SWEEP" "$A" "$DATA" --ntasks 400 --workers "$JOBS" \
-            --timeout "$TIMEOUT") >"$WORK/cpython.log" 2>&1
+            --timeout "$TIMEOUT" --json "$WORK/cpython.json") >"$WORK/cpython.log" 2>&1
         PY_WALL=$(sed -n 's/^wall time \([0-9.]*\) s.*/\1/p' "$WORK/cpython.log")
         PY_TO=$(sed -n 's/^elapsed of timed-out calls.*: n=\([0-9]*\) .*/\1/p' "$WORK/cpython.log")
         PY_TO=${PY_TO:-0}
@@ -96,6 +97,12 @@ awk -v py="$PY_WALL" -v pyto="$PY_TO" '{
     }
     printf "| %s | %d | %d | %.2f | %.2f | %.0f | %d | %s | %s |\n", $1, $2, $3, $4, $5, rate, $6, cpy, ratio
 }' "$ROWS"
+
+# Per solver, CPython's per-call times against our evaluation time in all runs (sweep_compare.py).
+if [ -f "$WORK/cpython.json" ]; then
+    echo
+    python3 "$ROOT/tools/sweep_compare.py" "$WORK/cpython.json" "$WORK"/arc-dsl.*/results.jsonl
+fi
 
 # Where the last run of each pile spent its evaluation time (the journal's cpu_us), top 10.
 for name in programs arc-dsl; do
