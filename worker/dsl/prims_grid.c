@@ -710,6 +710,9 @@ val prim_recolor(const val *a)
     val ind = prim_toindices(&patch);
     int64_t n;
     const val *items = val_items(ind, &n);
+    if (n == 0)
+        return set_empty(); /* perf: solve_06df4c85 recolors the empty line between each two cells
+                               of a product that share no row, column or diagonal */
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++)
         set_add(s, tuple_pair(value, items[k]));
@@ -1189,6 +1192,15 @@ static val pos_tuple(struct objects_run *r, int64_t key)
     return r->pos[key];
 }
 
+/* The object cell (v, (i, j)) of the position key: straight from the cell pool when it holds
+ * it (perf: the pair (i, j) is not loaded to find it). */
+static inline val cell_of(struct objects_run *r, val v, int64_t key)
+{
+    if (v.kind == V_INT)
+        return tuple_cell(v, key_row(r, key), key_col(r, key));
+    return tuple_pair(v, pos_tuple(r, key));
+}
+
 /* grid[i][j] for 0 <= i < h, 0 <= j < w (rows may be ragged or not tuples at all). */
 static inline val grid_cell(const struct objects_run *r, int64_t key)
 {
@@ -1367,7 +1379,7 @@ static struct pset *minus_occupied(const struct objects_run *r, const struct pse
 static val grow_object(struct objects_run *r, int64_t start, val colour)
 {
     struct vset *obj = set_new();
-    set_add(obj, tuple_pair(colour, pos_tuple(r, start)));
+    set_add(obj, cell_of(r, colour, start));
     struct pset *cands = pset_new();
     pset_add(cands, start, key_hash(r, start));
     struct tiny near;
@@ -1381,7 +1393,7 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
                 bool joins = r->univalued ? eq_fast(colour, v) : !eq_fast(v, r->bg);
                 if (!joins)
                     continue;
-                set_add(obj, tuple_pair(v, pos_tuple(r, key)));
+                set_add(obj, cell_of(r, v, key));
                 if (!r->occupied[key]) {
                     r->occupied[key] = 1;
                     r->occupied_count++;
