@@ -206,7 +206,7 @@ START_TEST(test_equality)
 END_TEST
 
 /* Pairs (i, j) and cells (c, (i, j)) at the edges of the interned pools (value.c: pairs in
- * [-64, 448), cells in [-64, 192)) and just outside: the same value and CPython's hash either way
+ * [-64, 448), cells in [-64, 448) as well) and just outside: the same value and CPython's hash either way
  * (hashes from CPython 3.11), the same tuple each time inside. */
 START_TEST(test_interned_edges)
 {
@@ -218,7 +218,10 @@ START_TEST(test_interned_edges)
         { -1, -65, 3, -532643540771900373, false },
         { 9, 191, -64, 1189952206500920454, true },
         { 3, -64, 191, 5200366565441992, true },
-        { 9, 192, 0, 3395463646684021798, false },
+        { 9, 192, 0, 3395463646684021798, true },
+        { 9, 447, -64, -6054368217068730725, true },
+        { 3, -64, 447, 6123797128048730118, true },
+        { 9, 448, 0, 7027531796586085352, false },
         { 0, -65, 0, 2042513987002473058, false },
         { 10, 1, 1, 1093818479549657182, false },
     };

@@ -53,7 +53,7 @@ struct vtuple *tuple_new(uint32_t len)
 }
 
 /* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_LO + PAIR_SPAN) = [-64, 448) and
- * cells (c, (i, j)) for colours c in 0..9 and i, j in [CELL_LO, CELL_LO + CELL_SPAN) = [-64, 192)
+ * cells (c, (i, j)) for colours c in 0..9 and i, j in [CELL_LO, CELL_LO + CELL_SPAN) = [-64, 448)
  * are process-wide singletons with their hashes precomputed, so building coordinates and cells
  * allocates and hashes nothing, and a set that meets the same coordinate twice (merging shifted
  * copies, shoot's lines) finds it by address instead of comparing two tuples by value (val_eq
@@ -62,17 +62,20 @@ struct vtuple *tuple_new(uint32_t len)
  * CPython's identity shortcut), so sharing is unobservable. Bools are never interned: (True, 1)
  * must keep its own repr.
  *
- * The two pools (12 MB and 31 MB of address space) are mapped once, untouched, and each tuple is
+ * The two pools (12 MB and 126 MB of address space) are mapped once, untouched, and each tuple is
  * written the first time it is asked for (len 0 marks one not written yet: mapped memory starts
  * zeroed), so a process only holds the pages of the coordinates it used. Each row of a pool has
  * one slot of padding (dsl_pool_slot): with rows of exactly 512 pairs, 24 KiB apart, the rows of
  * a grid all fell on the same L1 sets, and solve_d22278a0, which makes pairs in its innermost
  * loop, took 1.7-2.6 s on 890034e9 instead of 1.2-1.9 s. (16 x 16 tiles did as well, at 1.3%
- * more instructions in all on a 3-task cross sample.) */
+ * more instructions in all on a 3-task cross sample.) Cells went up to 192 until session 15; the
+ * shifted copies of solve_6aa20dc0, 1f0c79e5, e21d9049 and caa06a1f reach further, and those four
+ * took 2.89-2.92 s instead of 2.96-3.10 s with cells up to 448 (one CPU, `--repeat 2`), the
+ * other solvers the same within the noise. */
 #define PAIR_LO DSL_PAIR_LO
 #define PAIR_SPAN DSL_PAIR_SPAN
 #define CELL_LO (-64)
-#define CELL_SPAN 256
+#define CELL_SPAN 512
 #define CELL_COLOURS 10
 #define PAIR_STRIDE DSL_PAIR_STRIDE
 unsigned char *dsl_pair_pool;     /* PAIR_SPAN x PAIR_SPAN pairs, by dsl_pool_slot */
@@ -87,20 +90,23 @@ static struct vtuple *pool_at(unsigned char *pool, size_t k)
     return (struct vtuple *)(void *)(pool + k * PAIR_STRIDE);
 }
 
-/* n bytes of zeroed memory for the process's life, whose pages are only taken when touched. */
+/* n bytes of zeroed memory for the process's life, whose pages are only taken when touched;
+ * NULL when the address space is short. */
 static unsigned char *pool_map(size_t n)
 {
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-        fputs("battfarm: out of memory for DSL singletons\n", stderr);
-        abort();
-    }
-    return p;
+    return p == MAP_FAILED ? NULL : p;
 }
 
+/* Without the cell pool (a worker capped at a small address space, --worker-mem) cells are
+ * made like any other tuple: the same values, only slower. */
 __attribute__((noinline)) static void intern_init(void)
 {
     pair_pool = pool_map(DSL_POOL_SLOTS(PAIR_SPAN) * PAIR_STRIDE);
+    if (pair_pool == NULL) {
+        fputs("battfarm: out of memory for DSL singletons\n", stderr);
+        abort();
+    }
     cell_pool = pool_map(CELL_COLOURS * DSL_POOL_SLOTS(CELL_SPAN) * PAIR_STRIDE);
 }
 
@@ -141,6 +147,8 @@ static inline struct vtuple *cell_slot(int64_t c, int64_t i, int64_t j)
  * cell pool's. */
 static inline struct vtuple *cell_get(int64_t c, struct vtuple *p)
 {
+    if (BF_UNLIKELY(cell_pool == NULL))
+        return NULL;
     struct vtuple *t = cell_slot(c, p->item[0].u.i, p->item[1].u.i);
     if (t == NULL)
         return NULL;
@@ -189,7 +197,7 @@ bool tuple_interned(const struct vtuple *t)
     uintptr_t p = (uintptr_t)t;
     return pair_pool != NULL &&
            (p - (uintptr_t)pair_pool < DSL_POOL_SLOTS(PAIR_SPAN) * PAIR_STRIDE ||
-            p - (uintptr_t)cell_pool < CELL_COLOURS * DSL_POOL_SLOTS(CELL_SPAN) * PAIR_STRIDE);
+            (cell_pool != NULL && p - (uintptr_t)cell_pool < CELL_COLOURS * DSL_POOL_SLOTS(CELL_SPAN) * PAIR_STRIDE));
 }
 
 val tuple_ints_slow(int64_t a, int64_t b)
