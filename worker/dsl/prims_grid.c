@@ -760,241 +760,11 @@ val prim_shift(const val *a)
     return r;
 }
 
-/* mapply(lbind(shift, patch), offsets): see dsl.h. The plain case, where nothing can raise: a
- * non-empty patch of cells (colour, (i, j)) or of indices (i, j), and a set of offsets, all plain
- * ints of moderate size, within a bounding box small enough for a bitmap of the merged items. */
-#define SHIFT_COORD_LIMIT ((int64_t)1 << 40)
-#define SHIFTS_BITMAP_MAX_BITS ((int64_t)1 << 27)
-/* Items in all copies, per place in their bounding box (colours included), below which the copies
- * cannot overlap much and the plain way is cheaper. */
-#define SHIFTS_MIN_OVERLAP 2
-/* Places in the copies' box up to which their (i, j) hashes are tabled (8 MB). */
-#define SHIFTS_HASH_TABLE_MAX ((int64_t)1 << 20)
-
-struct shift_item { int64_t c, i, j; };
-
-bool dsl_mapply_shifts(val function, val container, val *result)
-{
-    if (function.kind != V_FUNC || container.kind != V_SET || container.u.s->used == 0)
-        return false;
-    const struct vfunc *f = function.u.f;
-    if (f->kind != F_LBIND || f->arity != 1 || f->a.kind != V_FUNC || f->a.u.f->kind != F_PRIM ||
-        f->a.u.f->prim != PRIM_shift || f->b.kind != V_SET || f->b.u.s->used == 0)
-        return false;
-    val patch = f->b;
-    val first = first_item(patch);
-    if (first.kind != V_TUPLE || first.u.t->len != 2)
-        return false; /* prim_shift raises, and which error comes first depends on the offsets */
-    bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
-
-    int64_t n;
-    const val *items = val_items(patch, &n);
-    struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
-    int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
-    for (int64_t k = 0; k < n; k++) {
-        if (object ? !is_cell(items[k]) || !is_plain_int(items[k].u.t->item[0]) : !is_int_pair(items[k]))
-            return false;
-        val ij = object ? items[k].u.t->item[1] : items[k];
-        it[k].c = object ? items[k].u.t->item[0].u.i : 0;
-        it[k].i = ij.u.t->item[0].u.i;
-        it[k].j = ij.u.t->item[1].u.i;
-        int64_t v[3] = { it[k].c, it[k].i, it[k].j };
-        for (int d = 0; d < 3; d++) {
-            if (v[d] <= -SHIFT_COORD_LIMIT || v[d] >= SHIFT_COORD_LIMIT)
-                return false;
-            lo[d] = v[d] < lo[d] ? v[d] : lo[d];
-            hi[d] = v[d] > hi[d] ? v[d] : hi[d];
-        }
-    }
-    int64_t m;
-    const val *offsets = val_items(container, &m);
-    int64_t dlo[2] = { INT64_MAX, INT64_MAX }, dhi[2] = { INT64_MIN, INT64_MIN };
-    for (int64_t k = 0; k < m; k++) {
-        if (!is_int_pair(offsets[k]))
-            return false;
-        for (int d = 0; d < 2; d++) {
-            int64_t v = offsets[k].u.t->item[d].u.i;
-            if (v <= -SHIFT_COORD_LIMIT || v >= SHIFT_COORD_LIMIT)
-                return false;
-            dlo[d] = v < dlo[d] ? v : dlo[d];
-            dhi[d] = v > dhi[d] ? v : dhi[d];
-        }
-    }
-    int64_t span_c = hi[0] - lo[0] + 1;
-    int64_t span_i = hi[1] + dhi[0] - (lo[1] + dlo[0]) + 1;
-    int64_t span_j = hi[2] + dhi[1] - (lo[2] + dlo[1]) + 1;
-    if (span_c > SHIFTS_BITMAP_MAX_BITS || span_i > SHIFTS_BITMAP_MAX_BITS || span_j > SHIFTS_BITMAP_MAX_BITS ||
-        span_c * span_i > SHIFTS_BITMAP_MAX_BITS / span_j)
-        return false;
-    int64_t bits = span_c * span_i * span_j;
-    if ((double)m * (double)n < SHIFTS_MIN_OVERLAP * (double)bits)
-        return false; /* the copies may be mostly disjoint: then each is built anyway, and
-                         hashing its items first only adds work (solve_e21d9049: 6% slower) */
-
-    /* apply(): frozenset(shift(patch, d) for d in offsets). A shifted copy is the set of its
-     * items; two copies are equal exactly when their offsets are, so the offset stands for its
-     * copy in a table that stores the copy's hash, computed from the items' hashes alone. The
-     * hash of each position (i, j) of the copies' box is computed once, in a table (there are
-     * at least SHIFTS_MIN_OVERLAP items per place), and an object's cell hash only adds its
-     * colour's lane (perf: these hashes were a quarter of solve_6aa20dc0). */
-    int64_t places = span_i * span_j;
-    int64_t *pair_hash = NULL;
-    if (places <= SHIFTS_HASH_TABLE_MAX) {
-        pair_hash = dsl_alloc((size_t)places * sizeof(int64_t));
-        for (int64_t pi = 0; pi < span_i; pi++) {
-            for (int64_t pj = 0; pj < span_j; pj++)
-                pair_hash[pi * span_j + pj] = hash_int_pair(lo[1] + dlo[0] + pi, lo[2] + dlo[1] + pj);
-            DSL_TICK();
-        }
-    }
-    int64_t *place = dsl_alloc((size_t)n * sizeof(int64_t)); /* item q's place at offset dlo */
-    uint64_t *colour_lane = dsl_alloc((size_t)n * sizeof(uint64_t));
-    for (int64_t q = 0; q < n; q++) {
-        place[q] = (it[q].i - lo[1]) * span_j + (it[q].j - lo[2]);
-        colour_lane[q] = tuple_hash_lane(TUPLE_HASH_START, int_hash(it[q].c));
-    }
-    struct vset *copies = set_new();
-    for (int64_t k = 0; k < m; k++) {
-        int64_t di = offsets[k].u.t->item[0].u.i, dj = offsets[k].u.t->item[1].u.i;
-        int64_t delta = (di - dlo[0]) * span_j + (dj - dlo[1]);
-        uint64_t x = 0;
-        for (int64_t q = 0; q < n; q++) {
-            int64_t h = pair_hash != NULL ? pair_hash[place[q] + delta] : hash_int_pair(it[q].i + di, it[q].j + dj);
-            if (object)
-                h = tuple_hash_end(tuple_hash_lane(colour_lane[q], h), 2);
-            x ^= frozenset_hash_item(h);
-            if ((q & 65535) == 65535)
-                DSL_TICK();
-        }
-        set_add_hashed(copies, offsets[k], frozenset_hash_end(x, n));
-        DSL_TICK();
-    }
-
-    /* merge(): the copies' items added in the copies' order. Adding an item already present
-     * changes nothing, so a copy whose items are all present (a bitmap says) is not built. */
-    uint64_t *seen = dsl_alloc((size_t)((bits + 63) / 64) * sizeof(uint64_t));
-    memset(seen, 0, (size_t)((bits + 63) / 64) * sizeof(uint64_t));
-    int64_t base_i = lo[1] + dlo[0], base_j = lo[2] + dlo[1];
-#define SHIFT_BIT(q, di, dj) \
-    (((it[q].c - lo[0]) * span_i + (it[q].i + (di) - base_i)) * span_j + (it[q].j + (dj) - base_j))
-    struct vset *merged = set_new();
-    struct set_entry buf[SET_CHUNK];
-    for (int64_t pos = 0, got; set_chunk(copies, &pos, buf, &got);) {
-        for (int64_t k = 0; k < got; k++) {
-            val d = buf[k].key;
-            int64_t di = d.u.t->item[0].u.i, dj = d.u.t->item[1].u.i;
-            int64_t q = 0;
-            while (q < n) {
-                int64_t b = SHIFT_BIT(q, di, dj);
-                if (!(seen[b >> 6] >> (b & 63) & 1))
-                    break;
-                q++;
-            }
-            DSL_TICK();
-            if (q == n)
-                continue;
-            val args[2] = { patch, d };
-            val copy = prim_shift(args);
-            struct set_entry cbuf[SET_CHUNK];
-            for (int64_t cpos = 0, c; set_chunk(copy.u.s, &cpos, cbuf, &c);)
-                for (int64_t e = 0; e < c; e++)
-                    set_add_hashed(merged, cbuf[e].key, cbuf[e].hash);
-            for (q = 0; q < n; q++) {
-                int64_t b = SHIFT_BIT(q, di, dj);
-                seen[b >> 6] |= (uint64_t)1 << (b & 63);
-            }
-            DSL_TICK();
-        }
-    }
-#undef SHIFT_BIT
-    dsl_rt.shift_merges++;
-    *result = set_freeze(merged);
-    return true;
-}
-
-val prim_normalize(const val *a)
-{
-    val patch = a[0];
-    if (val_len(patch) == 0)
-        return patch;
-    val up = py_neg(prim_uppermost(a));
-    val left = py_neg(prim_leftmost(a));
-    val args[2] = { patch, tuple_pair(up, left) };
-    return prim_shift(args);
-}
-
 /* ------------------------------------------------------------------------------------------
- * Neighbourhoods
- * ------------------------------------------------------------------------------------------ */
-
-/* loc[0] and loc[1] of a location, with Python's evaluation order for the displays below:
- * loc[0] is read and used in arithmetic before loc[1] is read. */
-static void loc_parts(val loc, val *i, val *j)
-{
-    *i = val_index(loc, 0);
-    if (!v_is_int(*i))
-        raise_operands("-", *i, v_int(1));
-    *j = val_index(loc, 1);
-    if (!v_is_int(*j))
-        raise_operands("-", *j, v_int(1));
-}
-
-/* loc[k] + off: the item itself when off is 0 (Python reuses loc[k], a bool stays a bool). */
-static val offset_part(val x, int off)
-{
-    return off == 0 ? x : v_int(int_add(x.u.i, off));
-}
-
-/* frozenset({p0, p1, p2, p3}) of four offsets around (i, j): a set display, then a copy. */
-static val four_around(val i, val j, const int8_t off[4][2])
-{
-    struct vset *s = set_new();
-    for (int k = 0; k < 4; k++) {
-        val pi = offset_part(i, off[k][0]);
-        val pj = offset_part(j, off[k][1]);
-        set_add(s, tuple_pair(pi, pj));
-    }
-    return set_freeze_copy(s);
-}
-
-static const int8_t DIRECT_OFFSETS[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
-static const int8_t DIAGONAL_OFFSETS[4][2] = { { -1, -1 }, { -1, 1 }, { 1, -1 }, { 1, 1 } };
-
-val prim_dneighbors(const val *a)
-{
-    val i, j;
-    loc_parts(a[0], &i, &j);
-    return four_around(i, j, DIRECT_OFFSETS);
-}
-
-val prim_ineighbors(const val *a)
-{
-    val i, j;
-    loc_parts(a[0], &i, &j);
-    return four_around(i, j, DIAGONAL_OFFSETS);
-}
-
-val prim_neighbors(const val *a)
-{
-    val i, j;
-    loc_parts(a[0], &i, &j);
-    val d = four_around(i, j, DIRECT_OFFSETS);
-    val n = four_around(i, j, DIAGONAL_OFFSETS);
-    return set_freeze(set_or(d.u.s, n));
-}
-
-/* ------------------------------------------------------------------------------------------
- * objects
- *
- * dsl.py's objects() runs a breadth-first search with Python sets of positions: unvisited
- * (asindices), occupied, cands, neighborhood and one set comprehension per candidate over
- * diagfun(cand). Their iteration orders decide the order in which cells enter each object
- * (hence the cell order of every object) and the order in which objects are found (hence the
- * order of the result). Only the published sets (each object and the result) must be real
- * values; the position sets are reproduced here as "position sets": CPython's table algorithm
- * (the one of value.c: same probing, resizing, merge and difference paths) over integer keys,
- * with the hash of the tuple (i, j). `occupied` is only ever asked for membership and its size
- * (x in occupied, neighborhood - occupied), so it is a bitmap and a count.
+ * Position sets: CPython's set table (value.c's probing, resizing, merge and difference paths)
+ * over distinct integer keys with given hashes, for sets whose order matters but whose items
+ * need not be built: objects()' sets of positions (below), and the layout of a shifted copy in
+ * mapply(lbind(shift, patch), offsets).
  * ------------------------------------------------------------------------------------------ */
 
 #define PS_LINEAR_PROBES 9
@@ -1163,6 +933,269 @@ static struct pset *pset_copy(const struct pset *s)
     pset_merge(r, s);
     return r;
 }
+
+/* mapply(lbind(shift, patch), offsets): see dsl.h. The plain case, where nothing can raise: a
+ * non-empty patch of cells (colour, (i, j)) or of indices (i, j), and a set of offsets, all plain
+ * ints of moderate size, within a bounding box small enough for a bitmap of the merged items. */
+#define SHIFT_COORD_LIMIT ((int64_t)1 << 40)
+#define SHIFTS_BITMAP_MAX_BITS ((int64_t)1 << 27)
+/* Items in all copies, per place in their bounding box (colours included), below which the copies
+ * cannot overlap much and the plain way is cheaper. */
+#define SHIFTS_MIN_OVERLAP 2
+/* Places in the copies' box up to which their (i, j) hashes are tabled (8 MB). */
+#define SHIFTS_HASH_TABLE_MAX ((int64_t)1 << 20)
+
+struct shift_item { int64_t c, i, j; };
+
+/* What hashing the items of a shifted copy needs (dsl_mapply_shifts). */
+struct shift_hashes {
+    bool object;
+    const struct shift_item *it;
+    const int64_t *pair_hash;     /* hash((i, j)) per place of the copies' box, or NULL */
+    const int64_t *place;         /* item q's place in that box at the smallest offsets */
+    const uint64_t *colour_lane;  /* item q's colour, hashed as a tuple's first item */
+    int64_t span_j;
+    int64_t dlo[2];               /* the smallest offsets */
+};
+
+/* hash(shift(patch, (di, dj))'s item q) */
+static inline int64_t shifted_hash(const struct shift_hashes *sh, int64_t q, int64_t di, int64_t dj)
+{
+    int64_t h = sh->pair_hash != NULL ? sh->pair_hash[sh->place[q] + (di - sh->dlo[0]) * sh->span_j + (dj - sh->dlo[1])]
+                                      : hash_int_pair(sh->it[q].i + di, sh->it[q].j + dj);
+    return sh->object ? tuple_hash_end(tuple_hash_lane(sh->colour_lane[q], h), 2) : h;
+}
+
+bool dsl_mapply_shifts(val function, val container, val *result)
+{
+    if (function.kind != V_FUNC || container.kind != V_SET || container.u.s->used == 0)
+        return false;
+    const struct vfunc *f = function.u.f;
+    if (f->kind != F_LBIND || f->arity != 1 || f->a.kind != V_FUNC || f->a.u.f->kind != F_PRIM ||
+        f->a.u.f->prim != PRIM_shift || f->b.kind != V_SET || f->b.u.s->used == 0)
+        return false;
+    val patch = f->b;
+    val first = first_item(patch);
+    if (first.kind != V_TUPLE || first.u.t->len != 2)
+        return false; /* prim_shift raises, and which error comes first depends on the offsets */
+    bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
+
+    int64_t n;
+    const val *items = val_items(patch, &n);
+    struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
+    int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
+    for (int64_t k = 0; k < n; k++) {
+        if (object ? !is_cell(items[k]) || !is_plain_int(items[k].u.t->item[0]) : !is_int_pair(items[k]))
+            return false;
+        val ij = object ? items[k].u.t->item[1] : items[k];
+        it[k].c = object ? items[k].u.t->item[0].u.i : 0;
+        it[k].i = ij.u.t->item[0].u.i;
+        it[k].j = ij.u.t->item[1].u.i;
+        int64_t v[3] = { it[k].c, it[k].i, it[k].j };
+        for (int d = 0; d < 3; d++) {
+            if (v[d] <= -SHIFT_COORD_LIMIT || v[d] >= SHIFT_COORD_LIMIT)
+                return false;
+            lo[d] = v[d] < lo[d] ? v[d] : lo[d];
+            hi[d] = v[d] > hi[d] ? v[d] : hi[d];
+        }
+    }
+    int64_t m;
+    const val *offsets = val_items(container, &m);
+    int64_t dlo[2] = { INT64_MAX, INT64_MAX }, dhi[2] = { INT64_MIN, INT64_MIN };
+    for (int64_t k = 0; k < m; k++) {
+        if (!is_int_pair(offsets[k]))
+            return false;
+        for (int d = 0; d < 2; d++) {
+            int64_t v = offsets[k].u.t->item[d].u.i;
+            if (v <= -SHIFT_COORD_LIMIT || v >= SHIFT_COORD_LIMIT)
+                return false;
+            dlo[d] = v < dlo[d] ? v : dlo[d];
+            dhi[d] = v > dhi[d] ? v : dhi[d];
+        }
+    }
+    int64_t span_c = hi[0] - lo[0] + 1;
+    int64_t span_i = hi[1] + dhi[0] - (lo[1] + dlo[0]) + 1;
+    int64_t span_j = hi[2] + dhi[1] - (lo[2] + dlo[1]) + 1;
+    if (span_c > SHIFTS_BITMAP_MAX_BITS || span_i > SHIFTS_BITMAP_MAX_BITS || span_j > SHIFTS_BITMAP_MAX_BITS ||
+        span_c * span_i > SHIFTS_BITMAP_MAX_BITS / span_j)
+        return false;
+    int64_t bits = span_c * span_i * span_j;
+    if ((double)m * (double)n < SHIFTS_MIN_OVERLAP * (double)bits)
+        return false; /* the copies may be mostly disjoint: then each is built anyway, and
+                         hashing its items first only adds work (solve_e21d9049: 6% slower) */
+
+    /* apply(): frozenset(shift(patch, d) for d in offsets). A shifted copy is the set of its
+     * items; two copies are equal exactly when their offsets are, so the offset stands for its
+     * copy in a table that stores the copy's hash, computed from the items' hashes alone. The
+     * hash of each position (i, j) of the copies' box is computed once, in a table (there are
+     * at least SHIFTS_MIN_OVERLAP items per place), and an object's cell hash only adds its
+     * colour's lane (perf: these hashes were a quarter of solve_6aa20dc0). */
+    int64_t places = span_i * span_j;
+    int64_t *pair_hash = NULL;
+    if (places <= SHIFTS_HASH_TABLE_MAX) {
+        pair_hash = dsl_alloc((size_t)places * sizeof(int64_t));
+        for (int64_t pi = 0; pi < span_i; pi++) {
+            for (int64_t pj = 0; pj < span_j; pj++)
+                pair_hash[pi * span_j + pj] = hash_int_pair(lo[1] + dlo[0] + pi, lo[2] + dlo[1] + pj);
+            DSL_TICK();
+        }
+    }
+    int64_t *place = dsl_alloc((size_t)n * sizeof(int64_t));
+    uint64_t *colour_lane = dsl_alloc((size_t)n * sizeof(uint64_t));
+    for (int64_t q = 0; q < n; q++) {
+        place[q] = (it[q].i - lo[1]) * span_j + (it[q].j - lo[2]);
+        colour_lane[q] = tuple_hash_lane(TUPLE_HASH_START, int_hash(it[q].c));
+    }
+    const struct shift_hashes sh = { object, it, pair_hash, place, colour_lane, span_j, { dlo[0], dlo[1] } };
+    struct vset *copies = set_new();
+    for (int64_t k = 0; k < m; k++) {
+        int64_t di = offsets[k].u.t->item[0].u.i, dj = offsets[k].u.t->item[1].u.i;
+        uint64_t x = 0;
+        for (int64_t q = 0; q < n; q++) {
+            x ^= frozenset_hash_item(shifted_hash(&sh, q, di, dj));
+            if ((q & 65535) == 65535)
+                DSL_TICK();
+        }
+        set_add_hashed(copies, offsets[k], frozenset_hash_end(x, n));
+        DSL_TICK();
+    }
+
+    /* merge(): the copies' items added in the copies' order, each copy's in its own slot order.
+     * Adding an item already present changes nothing, so a copy whose items are all present (a
+     * bitmap says) is skipped, and of the others only the items not yet present are made: the
+     * copy itself is never built, only its layout, the slot order that shift() would give its
+     * items, as a position set of item numbers (perf: building every copy and then its cells
+     * was most of solve_1f0c79e5). */
+    uint64_t *seen = dsl_alloc((size_t)((bits + 63) / 64) * sizeof(uint64_t));
+    memset(seen, 0, (size_t)((bits + 63) / 64) * sizeof(uint64_t));
+    int64_t base_i = lo[1] + dlo[0], base_j = lo[2] + dlo[1];
+#define SHIFT_BIT(q, di, dj) \
+    (((it[q].c - lo[0]) * span_i + (it[q].i + (di) - base_i)) * span_j + (it[q].j + (dj) - base_j))
+    struct vset *merged = set_new();
+    struct set_entry buf[SET_CHUNK];
+    for (int64_t pos = 0, got; set_chunk(copies, &pos, buf, &got);) {
+        for (int64_t k = 0; k < got; k++) {
+            val d = buf[k].key;
+            int64_t di = d.u.t->item[0].u.i, dj = d.u.t->item[1].u.i;
+            int64_t q = 0;
+            while (q < n) {
+                int64_t b = SHIFT_BIT(q, di, dj);
+                if (!(seen[b >> 6] >> (b & 63) & 1))
+                    break;
+                q++;
+            }
+            DSL_TICK();
+            if (q == n)
+                continue;
+            struct pset layout; /* shift(): frozenset of the items, added in the patch's order */
+            pset_init(&layout);
+            for (q = 0; q < n; q++)
+                pset_add(&layout, q, shifted_hash(&sh, q, di, dj));
+            struct pentry lbuf[SET_CHUNK];
+            for (int64_t lpos = 0, got_l; pset_chunk(&layout, &lpos, lbuf, &got_l);) {
+                for (int64_t e = 0; e < got_l; e++) {
+                    int64_t p = lbuf[e].key, b = SHIFT_BIT(p, di, dj);
+                    if (seen[b >> 6] >> (b & 63) & 1)
+                        continue;
+                    seen[b >> 6] |= (uint64_t)1 << (b & 63);
+                    val item = object ? tuple_cell(v_int(it[p].c), it[p].i + di, it[p].j + dj)
+                                      : tuple_ints(it[p].i + di, it[p].j + dj);
+                    set_add_hashed(merged, item, lbuf[e].hash);
+                }
+            }
+            DSL_TICK();
+        }
+    }
+#undef SHIFT_BIT
+    dsl_rt.shift_merges++;
+    *result = set_freeze(merged);
+    return true;
+}
+
+val prim_normalize(const val *a)
+{
+    val patch = a[0];
+    if (val_len(patch) == 0)
+        return patch;
+    val up = py_neg(prim_uppermost(a));
+    val left = py_neg(prim_leftmost(a));
+    val args[2] = { patch, tuple_pair(up, left) };
+    return prim_shift(args);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Neighbourhoods
+ * ------------------------------------------------------------------------------------------ */
+
+/* loc[0] and loc[1] of a location, with Python's evaluation order for the displays below:
+ * loc[0] is read and used in arithmetic before loc[1] is read. */
+static void loc_parts(val loc, val *i, val *j)
+{
+    *i = val_index(loc, 0);
+    if (!v_is_int(*i))
+        raise_operands("-", *i, v_int(1));
+    *j = val_index(loc, 1);
+    if (!v_is_int(*j))
+        raise_operands("-", *j, v_int(1));
+}
+
+/* loc[k] + off: the item itself when off is 0 (Python reuses loc[k], a bool stays a bool). */
+static val offset_part(val x, int off)
+{
+    return off == 0 ? x : v_int(int_add(x.u.i, off));
+}
+
+/* frozenset({p0, p1, p2, p3}) of four offsets around (i, j): a set display, then a copy. */
+static val four_around(val i, val j, const int8_t off[4][2])
+{
+    struct vset *s = set_new();
+    for (int k = 0; k < 4; k++) {
+        val pi = offset_part(i, off[k][0]);
+        val pj = offset_part(j, off[k][1]);
+        set_add(s, tuple_pair(pi, pj));
+    }
+    return set_freeze_copy(s);
+}
+
+static const int8_t DIRECT_OFFSETS[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
+static const int8_t DIAGONAL_OFFSETS[4][2] = { { -1, -1 }, { -1, 1 }, { 1, -1 }, { 1, 1 } };
+
+val prim_dneighbors(const val *a)
+{
+    val i, j;
+    loc_parts(a[0], &i, &j);
+    return four_around(i, j, DIRECT_OFFSETS);
+}
+
+val prim_ineighbors(const val *a)
+{
+    val i, j;
+    loc_parts(a[0], &i, &j);
+    return four_around(i, j, DIAGONAL_OFFSETS);
+}
+
+val prim_neighbors(const val *a)
+{
+    val i, j;
+    loc_parts(a[0], &i, &j);
+    val d = four_around(i, j, DIRECT_OFFSETS);
+    val n = four_around(i, j, DIAGONAL_OFFSETS);
+    return set_freeze(set_or(d.u.s, n));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * objects
+ *
+ * dsl.py's objects() runs a breadth-first search with Python sets of positions: unvisited
+ * (asindices), occupied, cands, neighborhood and one set comprehension per candidate over
+ * diagfun(cand). Their iteration orders decide the order in which cells enter each object
+ * (hence the cell order of every object) and the order in which objects are found (hence the
+ * order of the result). Only the published sets (each object and the result) must be real
+ * values; the position sets are reproduced as "position sets" (above) over integer keys, with
+ * the hash of the tuple (i, j). `occupied` is only ever asked for membership and its size
+ * (x in occupied, neighborhood - occupied), so it is a bitmap and a count.
+ * ------------------------------------------------------------------------------------------ */
+
 
 /* Position keys: (i + 1) * (w + 2) + (j + 1), so that the ring of neighbours just outside the
  * grid (which diagfun() produces) has keys too. */
