@@ -457,10 +457,11 @@ START_TEST(test_extreme_of_removal)
 }
 END_TEST
 
-/* mapply(lbind(shift, patch), offsets) (dsl.h, dsl_mapply_shifts): the *_fast programs answered
- * by it on the three larger inputs, directly and through the DAG (6 times at least); copies that
- * overlap little, offsets that are not pairs, an empty patch, a tuple of offsets and a patch of
- * 1-tuples (whose error must come from the offsets, as in Python) never. */
+/* mapply(lbind(shift, patch), offsets) and mapply(rbind(shoot, direction), starts) (dsl.h,
+ * dsl_mapply_shifts): the *_fast programs answered by it on the three larger inputs, directly and
+ * through the DAG (6 times at least); copies that overlap little, offsets that are not pairs, an
+ * empty patch, a tuple of offsets, a patch of 1-tuples (whose error must come from the offsets,
+ * as in Python), lines that are all empty and starts that are cells never. */
 static bool shifts_fast(const char *name)
 {
     return strstr(name, "_fast") != NULL;
@@ -468,7 +469,7 @@ static bool shifts_fast(const char *name)
 
 START_TEST(test_mapply_shifts)
 {
-    check_fixture("shifts", 9, &dsl_rt.shift_merges, shifts_fast, 5);
+    check_fixture("shifts", 14, &dsl_rt.shift_merges, shifts_fast, 5);
 }
 END_TEST
 

@@ -119,13 +119,20 @@ bool dsl_extreme_known(val container, val f, bool want_max, val *result);
  * when container is a set of at least 2 items. */
 val dsl_extreme_item(val container, val f, bool want_max);
 
-/* mapply(function, container) when function is lbind(shift, patch): the same value as
- * merge(apply(function, container)), without building a shifted copy whose items the merge
- * already holds (perf: solve_6aa20dc0 shifts a pattern of up to 2,007 cells to each of 784
+/* mapply(function, container) when function is lbind(shift, patch), or rbind(shoot, direction)
+ * (each line is the line from (0, 0) moved to its start): the same value as
+ * merge(apply(function, container)), without building the copies, only the items the merge does
+ * not hold yet (perf: solve_6aa20dc0 shifts a pattern of up to 2,007 cells to each of 784
  * offsets, and only about one copy in five adds an item). Returns false when the caller must
  * compute it itself: anything but plain-int cells or indices and a set of plain-int offsets, or
  * copies that cannot overlap much (then building each is the cheaper way). */
 bool dsl_mapply_shifts(val function, val container, val *result);
+/* connect(a, b) of plain int points, |coordinates| < DSL_LINE_COORD_LIMIT: its n items, in the
+ * order connect adds them, are (i0 + di * k, j0 + dj * k) for k = 0 .. n - 1; false when a and b
+ * share no row, column or diagonal (the empty set). */
+#define DSL_LINE_COORD_LIMIT ((int64_t)1 << 40)
+struct line_shape { int64_t n, i0, j0, di, dj; };
+bool dsl_line_shape(int64_t ai, int64_t aj, int64_t bi, int64_t bj, struct line_shape *l);
 
 typedef val (*prim_fn)(const val *args);
 #define PRIM(name, arity, ret, args, doc) val prim_##name(const val *a);

@@ -966,31 +966,12 @@ static inline int64_t shifted_hash(const struct shift_hashes *sh, int64_t q, int
     return sh->object ? tuple_hash_end(tuple_hash_lane(sh->colour_lane[q], h), 2) : h;
 }
 
-bool dsl_mapply_shifts(val function, val container, val *result)
+/* merge(apply(lambda d: copy of it[] moved by d, container)), each copy's items added in it[]'s
+ * order (the order shift() adds a patch's items, or connect() a line's): see dsl_mapply_shifts. */
+static bool shifted_copies_merged(const struct shift_item *it, int64_t n, bool object, val container, val *result)
 {
-    if (function.kind != V_FUNC || container.kind != V_SET || container.u.s->used == 0)
-        return false;
-    const struct vfunc *f = function.u.f;
-    if (f->kind != F_LBIND || f->arity != 1 || f->a.kind != V_FUNC || f->a.u.f->kind != F_PRIM ||
-        f->a.u.f->prim != PRIM_shift || f->b.kind != V_SET || f->b.u.s->used == 0)
-        return false;
-    val patch = f->b;
-    val first = first_item(patch);
-    if (first.kind != V_TUPLE || first.u.t->len != 2)
-        return false; /* prim_shift raises, and which error comes first depends on the offsets */
-    bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
-
-    int64_t n;
-    const val *items = val_items(patch, &n);
-    struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
     int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
     for (int64_t k = 0; k < n; k++) {
-        if (object ? !is_cell(items[k]) || !is_plain_int(items[k].u.t->item[0]) : !is_int_pair(items[k]))
-            return false;
-        val ij = object ? items[k].u.t->item[1] : items[k];
-        it[k].c = object ? items[k].u.t->item[0].u.i : 0;
-        it[k].i = ij.u.t->item[0].u.i;
-        it[k].j = ij.u.t->item[1].u.i;
         int64_t v[3] = { it[k].c, it[k].i, it[k].j };
         for (int d = 0; d < 3; d++) {
             if (v[d] <= -SHIFT_COORD_LIMIT || v[d] >= SHIFT_COORD_LIMIT)
@@ -1110,6 +1091,70 @@ bool dsl_mapply_shifts(val function, val container, val *result)
     dsl_rt.shift_merges++;
     *result = set_freeze(merged);
     return true;
+}
+
+/* The copies of mapply(lbind(shift, patch), offsets): the patch's items in its order. */
+static bool shift_copies_merged(val patch, val container, val *result)
+{
+    if (patch.kind != V_SET || patch.u.s->used == 0)
+        return false;
+    val first = first_item(patch);
+    if (first.kind != V_TUPLE || first.u.t->len != 2)
+        return false; /* prim_shift raises, and which error comes first depends on the offsets */
+    bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
+    int64_t n;
+    const val *items = val_items(patch, &n);
+    struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
+    for (int64_t k = 0; k < n; k++) {
+        if (object ? !is_cell(items[k]) || !is_plain_int(items[k].u.t->item[0]) : !is_int_pair(items[k]))
+            return false;
+        val ij = object ? items[k].u.t->item[1] : items[k];
+        it[k].c = object ? items[k].u.t->item[0].u.i : 0;
+        it[k].i = ij.u.t->item[0].u.i;
+        it[k].j = ij.u.t->item[1].u.i;
+    }
+    return shifted_copies_merged(it, n, object, container, result);
+}
+
+/* The lines of mapply(rbind(shoot, direction), starts): shoot(start, d) is connect(start,
+ * start + 42 d), that is the line connect((0, 0), 42 d) moved by start, its items added in the
+ * same order (connect's shape depends only on the difference of its points). */
+static bool shoot_lines_merged(val direction, val container, val *result)
+{
+    if (!is_int_pair(direction))
+        return false;
+    int64_t di = direction.u.t->item[0].u.i, dj = direction.u.t->item[1].u.i;
+    if (di <= -SHIFT_COORD_LIMIT / 64 || di >= SHIFT_COORD_LIMIT / 64 || dj <= -SHIFT_COORD_LIMIT / 64 ||
+        dj >= SHIFT_COORD_LIMIT / 64)
+        return false;
+    struct line_shape l;
+    if (!dsl_line_shape(0, 0, 42 * di, 42 * dj, &l)) {
+        int64_t m;
+        const val *starts = val_items(container, &m);
+        for (int64_t k = 0; k < m; k++)
+            if (!is_int_pair(starts[k]))
+                return false; /* shoot raises */
+        *result = set_empty(); /* every line is empty */
+        return true;
+    }
+    struct shift_item *it = dsl_alloc((size_t)l.n * sizeof(*it));
+    for (int64_t k = 0; k < l.n; k++)
+        it[k] = (struct shift_item){ 0, l.i0 + l.di * k, l.j0 + l.dj * k };
+    return shifted_copies_merged(it, l.n, false, container, result);
+}
+
+bool dsl_mapply_shifts(val function, val container, val *result)
+{
+    if (function.kind != V_FUNC || container.kind != V_SET || container.u.s->used == 0)
+        return false;
+    const struct vfunc *f = function.u.f;
+    if (f->arity != 1 || f->a.kind != V_FUNC || f->a.u.f->kind != F_PRIM)
+        return false;
+    if (f->kind == F_LBIND && f->a.u.f->prim == PRIM_shift)
+        return shift_copies_merged(f->b, container, result);
+    if (f->kind == F_RBIND && f->a.u.f->prim == PRIM_shoot)
+        return shoot_lines_merged(f->b, container, result);
+    return false;
 }
 
 val prim_normalize(const val *a)

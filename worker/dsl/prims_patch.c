@@ -1110,10 +1110,27 @@ static void tick_every(int64_t k)
         DSL_TICK();
 }
 
+bool dsl_line_shape(int64_t ai, int64_t aj, int64_t bi, int64_t bj, struct line_shape *l)
+{
+    int64_t si = ai < bi ? ai : bi, ei = (ai < bi ? bi : ai) + 1;
+    int64_t sj = aj < bj ? aj : bj, ej = (aj < bj ? bj : aj) + 1;
+    if (ai == bi) {
+        *l = (struct line_shape){ ej - sj, ai, sj, 0, 1 };
+    } else if (aj == bj) {
+        *l = (struct line_shape){ ei - si, si, aj, 1, 0 };
+    } else if (bi - ai == bj - aj) {
+        *l = (struct line_shape){ ei - si, si, sj, 1, 1 };
+    } else if (bi - ai == aj - bj) {
+        *l = (struct line_shape){ ei - si, si, ej - 1, 1, -1 };
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* connect() of two plain-int points (coordinates of moderate size, so nothing overflows): the
  * same sets, added in the same order as below, without Python's generic arithmetic (perf:
  * solve_22168020 connects every pair of a colour's cells). */
-#define CONNECT_COORD_LIMIT ((int64_t)1 << 40)
 static bool connect_plain(val a, val b, val *result)
 {
     if (a.kind != V_TUPLE || b.kind != V_TUPLE || a.u.t->len != 2 || b.u.t->len != 2)
@@ -1122,29 +1139,18 @@ static bool connect_plain(val a, val b, val *result)
     int64_t c[4];
     for (int k = 0; k < 4; k++) {
         val v = k < 2 ? p[k] : q[k - 2];
-        if (v.kind != V_INT || v.u.i <= -CONNECT_COORD_LIMIT || v.u.i >= CONNECT_COORD_LIMIT)
+        if (v.kind != V_INT || v.u.i <= -DSL_LINE_COORD_LIMIT || v.u.i >= DSL_LINE_COORD_LIMIT)
             return false;
         c[k] = v.u.i;
     }
-    int64_t ai = c[0], aj = c[1], bi = c[2], bj = c[3];
-    int64_t si = ai < bi ? ai : bi, ei = (ai < bi ? bi : ai) + 1;
-    int64_t sj = aj < bj ? aj : bj, ej = (aj < bj ? bj : aj) + 1;
-    int64_t n, i0, j0, dj;
-    if (ai == bi) {
-        n = ej - sj, i0 = ai, j0 = sj, dj = 1;
-    } else if (aj == bj) {
-        n = ei - si, i0 = si, j0 = aj, dj = 0;
-    } else if (bi - ai == bj - aj) {
-        n = ei - si, i0 = si, j0 = sj, dj = 1;
-    } else if (bi - ai == aj - bj) {
-        n = ei - si, i0 = si, j0 = ej - 1, dj = -1;
-    } else {
+    struct line_shape l;
+    if (!dsl_line_shape(c[0], c[1], c[2], c[3], &l)) {
         *result = set_empty(); /* most pairs of a product */
         return true;
     }
     struct vset *s = set_new();
-    for (int64_t k = 0; k < n; k++) {
-        set_add(s, tuple_ints(ai == bi ? i0 : i0 + k, j0 + dj * k));
+    for (int64_t k = 0; k < l.n; k++) {
+        set_add(s, tuple_ints(l.i0 + l.di * k, l.j0 + l.dj * k));
         tick_every(k);
     }
     *result = set_freeze(s);
