@@ -934,9 +934,10 @@ static struct pset *pset_copy(const struct pset *s)
     return r;
 }
 
-/* mapply(lbind(shift, patch), offsets): see dsl.h. The plain case, where nothing can raise: a
- * non-empty patch of cells (colour, (i, j)) or of indices (i, j), and a set of offsets, all plain
- * ints of moderate size, within a bounding box small enough for a bitmap of the merged items. */
+/* mapply(lbind(shift, patch), offsets) and mapply(rbind(shoot, direction), starts): see dsl.h.
+ * The plain case, where nothing can raise: copies of a non-empty patch of cells (colour, (i, j))
+ * or of indices (i, j) (a line, for shoot), moved by a set of offsets, all plain ints of moderate
+ * size, within a bounding box small enough for a bitmap of the merged items. */
 #define SHIFT_COORD_LIMIT ((int64_t)1 << 40)
 #define SHIFTS_BITMAP_MAX_BITS ((int64_t)1 << 27)
 /* Items in all copies, per place in their bounding box (colours included), below which the copies
@@ -1068,7 +1069,7 @@ static bool shifted_copies_merged(const struct shift_item *it, int64_t n, bool o
             DSL_TICK();
             if (q == n)
                 continue;
-            struct pset layout; /* shift(): frozenset of the items, added in the patch's order */
+            struct pset layout; /* the copy: its items added in it[]'s order, as shift() or connect() does */
             pset_init(&layout);
             for (q = 0; q < n; q++)
                 pset_add(&layout, q, shifted_hash(&sh, q, di, dj));
