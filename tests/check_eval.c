@@ -408,12 +408,19 @@ static void check_fixture(const char *stem, int n_programs, const uint64_t *coun
             snprintf(program, sizeof program, "%s:%s", stem, p->name);
             char *expect = fixture_expected(dump, sample, program);
             struct eval_result r;
-            for (int via_dag = 0; via_dag < 2; via_dag++) {
-                if (via_dag) {
-                    eval_sample_begin(st, d.nodes, d.n, &in, k, 0);
-                    eval_candidate(st, root, 5000, &r);
-                } else {
+            static const char *const way_name[] = { "", " (DAG)", " (DAG, planned)" };
+            for (int way = 0; way < 3; way++) {
+                bool via_dag = way > 0;
+                if (way == 0) {
                     eval_program(p, in.input[k], in.S, v_none(), 5000, 0, &r);
+                } else {
+                    eval_sample_begin(st, d.nodes, d.n, &in, k, 0);
+                    if (way == 1) {
+                        eval_candidate(st, root, 5000, &r);
+                    } else { /* as the worker runs candidates: sinks of a mapply fused */
+                        eval_sample_plan(st, &root, 1);
+                        eval_plan_candidate(st, 0, 5000, &r);
+                    }
                 }
                 struct strbuf got = { 0 };
                 if (r.outcome == DSL_ERROR)
@@ -423,7 +430,7 @@ static void check_fixture(const char *stem, int n_programs, const uint64_t *coun
                 else
                     sb_printf(&got, "<%s>", r.msg);
                 ck_assert_msg(strcmp(got.p, expect) == 0, "%s on %s%s:\n  expected %.300s\n  got      %.300s", p->name,
-                              sample, via_dag ? " (DAG)" : "", expect, got.p);
+                              sample, way_name[way], expect, got.p);
                 sb_release(&got);
                 if (via_dag)
                     eval_sample_end(st);
@@ -470,6 +477,21 @@ static bool shifts_fast(const char *name)
 START_TEST(test_mapply_shifts)
 {
     check_fixture("shifts", 14, &dsl_rt.shift_merges, shifts_fast, 5);
+}
+END_TEST
+
+/* paint, fill or underfill of a mapply used nowhere else (eval.c fuses them; dsl.h,
+ * dsl_mapply_into_grid): the *_fast programs written straight into the grid on all 6 inputs,
+ * planned; conflicting colours, True against 1, failures in the function, in merge and in the
+ * sink, results that are not plain patches, a tuple container and a mapply used twice never. */
+static bool sinks_fast(const char *name)
+{
+    return strstr(name, "_fast") != NULL;
+}
+
+START_TEST(test_mapply_sinks)
+{
+    check_fixture("sinks", 18, &dsl_rt.grid_sinks, sinks_fast, 5);
 }
 END_TEST
 
@@ -1109,6 +1131,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_objects_moved);
     tcase_add_test(tc, test_extreme_of_removal);
     tcase_add_test(tc, test_mapply_shifts);
+    tcase_add_test(tc, test_mapply_sinks);
     tcase_add_test(tc, test_shifted_patch_facts);
     suite_add_tcase(s, tc);
     return s;

@@ -57,6 +57,7 @@ struct dsl_runtime {
     uint64_t memo_hits;              /* calls answered by the call memo so far */
     uint64_t extreme_hits;           /* valmin/valmax answered by dsl_extreme_known so far */
     uint64_t shift_merges;           /* mapply answered by dsl_mapply_shifts so far */
+    uint64_t grid_sinks;             /* sinks of a mapply written straight by dsl_mapply_into_grid */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -119,14 +120,39 @@ bool dsl_extreme_known(val container, val f, bool want_max, val *result);
  * when container is a set of at least 2 items. */
 val dsl_extreme_item(val container, val f, bool want_max);
 
-/* mapply(function, container) when function is lbind(shift, patch), or rbind(shoot, direction)
- * (each line is the line from (0, 0) moved to its start): the same value as
- * merge(apply(function, container)), without building the copies, only the items the merge does
- * not hold yet (perf: solve_6aa20dc0 shifts a pattern of up to 2,007 cells to each of 784
- * offsets, and only about one copy in five adds an item). Returns false when the caller must
- * compute it itself: anything but plain-int cells or indices and a set of plain-int offsets, or
- * copies that cannot overlap much (then building each is the cheaper way). */
+/* mapply(function, container) when function is lbind(shift, patch) or rbind(shoot, direction)
+ * and nothing can raise: the patch (or the line from (0, 0), for shoot: each line is that one
+ * moved to its start) is copied to each offset, a set of plain-int pairs. The pattern's items
+ * are plain ints, in the order shift() or connect() adds them; every coordinate, colour and
+ * offset lies within DSL_COPY_COORD_LIMIT. False for anything else (then the caller follows
+ * Python). */
+#define DSL_COPY_COORD_LIMIT ((int64_t)1 << 40)
+struct copy_item { int64_t c, i, j; };  /* c: the colour of a cell, 0 for an index */
+struct dsl_copies {
+    const struct copy_item *item; /* the pattern: n items (none: every shoot() is empty) */
+    int64_t n;
+    bool object;                  /* cells (c, (i, j)), else indices (i, j) */
+    const val *offset;            /* the container's m items, in its order */
+    int64_t m;
+};
+bool dsl_mapply_copies(val function, val container, struct dsl_copies *c);
+/* Those copies merged: the same value as merge(apply(function, container)), without building
+ * the copies, only the items the merge does not hold yet (perf: solve_6aa20dc0 shifts a pattern
+ * of up to 2,007 cells to each of 784 offsets, and only about one copy in five adds an item).
+ * False also when the copies cannot overlap much (then building each is the cheaper way). */
 bool dsl_mapply_shifts(val function, val container, val *result);
+/* apply(function, container) for a set container in two steps: the calls, in the set's order
+ * and with apply's failures (a generator's: StopIteration becomes RuntimeError), returning the
+ * set_len(container) results; then, from those, the value apply() returns. */
+val *dsl_apply_each(val function, val container);
+val dsl_apply_collected(val container, const val *result);
+/* paint(grid, mapply(function, container)), fill(grid, value, mapply(...)) or underfill(grid,
+ * value, mapply(...)), sink being PRIM_paint (value unused), PRIM_fill or PRIM_underfill: the
+ * same value, or the same failure, as those two calls. Where the merged patch's order cannot
+ * matter (fill and underfill write one value; paint where no two of its cells share a place in
+ * the grid) the copies, or function's results, are written straight into the grid, without
+ * the merged patch (the evaluator's fusion of a mapply whose only use is such a sink). */
+val dsl_mapply_into_grid(enum prim_id sink, val grid, val value, val function, val container);
 /* connect(a, b) of plain int points, |coordinates| < DSL_LINE_COORD_LIMIT: its n items, in the
  * order connect adds them, are (i0 + di * k, j0 + dj * k) for k = 0 .. n - 1; false when a and b
  * share no row, column or diagonal (the empty set). */

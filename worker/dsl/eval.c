@@ -223,6 +223,8 @@ struct memo {
     uint32_t last;    /* this one (its index in the plan) */
     uint8_t failed;   /* outcome != DSL_OK */
     uint8_t outcome;
+    uint8_t uses;     /* the plan's references to this node (2: two or more, or a root) */
+    uint32_t uses_plan; /* == st->plan: uses counted for this plan */
     uint32_t msg;     /* failed: offset in st->msgs */
     val value;
 };
@@ -361,6 +363,19 @@ void eval_sample_begin(struct eval_state *st, const struct pnode *nodes, uint32_
     eval_forget(st);
 }
 
+/* Counts a use of r (a node) by the plan: a root counts as two, so that it is never fused. */
+static void plan_count_use(struct eval_state *st, struct ref r, uint8_t count)
+{
+    if (r.kind != REF_NODE)
+        return;
+    struct memo *m = &st->memo[r.id];
+    if (m->uses_plan != st->plan) {
+        m->uses_plan = st->plan;
+        m->uses = 0;
+    }
+    m->uses = m->uses + count > 2 ? 2 : (uint8_t)(m->uses + count);
+}
+
 void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n)
 {
     if (n > st->plan_cap) {
@@ -372,13 +387,15 @@ void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n
     st->plan_n = n;
     if (++st->plan == 0) { /* wrapped: old stamps could match again */
         for (uint32_t id = 0; id < st->memo_cap; id++)
-            st->memo[id].plan = 0;
+            st->memo[id].plan = st->memo[id].uses_plan = 0;
         st->plan = 1;
     }
     /* Last candidates first: the first to reach a node is the last that needs it, and every
      * node below it was reached then too (a node's operands are needed wherever it is). */
     for (uint32_t k = n; k-- > 0;) {
         st->plan_shares[k] = SHARES_ALL;
+        if (roots[k].kind == REF_NODE && roots[k].id < st->n_nodes)
+            plan_count_use(st, roots[k], 2);
         if (roots[k].kind != REF_NODE || roots[k].id >= st->n_nodes || st->memo[roots[k].id].plan == st->plan)
             continue;
         st->plan_shares[k] = SHARES_NONE;
@@ -397,9 +414,12 @@ void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n
             const struct pnode *nd = &st->nodes[id];
             if (nd->callee.kind == REF_NODE)
                 st->stack[sp++] = nd->callee.id;
-            for (int i = 0; i < nd->nargs; i++)
+            plan_count_use(st, nd->callee, 1);
+            for (int i = 0; i < nd->nargs; i++) {
                 if (nd->arg[i].kind == REF_NODE)
                     st->stack[sp++] = nd->arg[i].id;
+                plan_count_use(st, nd->arg[i], 1);
+            }
         }
     }
 }
@@ -502,10 +522,85 @@ static uint32_t failed_operand(const struct eval_state *st, const struct pnode *
     return NO_NODE;
 }
 
+/* Fusion of a sink and its mapply: paint(grid, M), fill(grid, value, M) or underfill(grid,
+ * value, M), where M is mapply(function, container), used by nothing else in the plan and not
+ * computed yet. Then M's operands take its place in the walk and the sink is computed from them
+ * (dsl_mapply_into_grid: the same value or failure, without the merged patch where its order
+ * cannot matter; perf: solve_1f0c79e5 paints up to 150,000 shifted cells, most of them outside
+ * the grid). The sink's operand number of M, or -1. */
+static int fused_operand(const struct eval_state *st, const struct pnode *nd)
+{
+    if (st->cand == NO_NODE || nd->callee.kind != REF_PRIM)
+        return -1;
+    int at = nd->callee.id == PRIM_paint && nd->nargs == 2 ? 1
+           : (nd->callee.id == PRIM_fill || nd->callee.id == PRIM_underfill) && nd->nargs == 3 ? 2
+                                                                                               : -1;
+    if (at < 0 || nd->arg[at].kind != REF_NODE)
+        return -1;
+    const struct pnode *m = &st->nodes[nd->arg[at].id];
+    const struct memo *mm = &st->memo[nd->arg[at].id];
+    if (m->callee.kind != REF_PRIM || m->callee.id != PRIM_mapply || m->nargs != 2)
+        return -1;
+    return mm->uses_plan == st->plan && mm->uses == 1 && mm->gen != st->gen ? at : -1;
+}
+
+/* failed_operand for a fused sink: M's operands in M's place (both callees are primitives). */
+static uint32_t failed_fused_operand(const struct eval_state *st, const struct pnode *nd, int at)
+{
+    const struct pnode *m = &st->nodes[nd->arg[at].id];
+    for (int i = 0; i < nd->nargs; i++) {
+        if (i == at) {
+            uint32_t bad = failed_operand(st, m);
+            if (bad != NO_NODE)
+                return bad;
+        } else if (nd->arg[i].kind == REF_NODE && st->memo[nd->arg[i].id].failed) {
+            return nd->arg[i].id;
+        }
+    }
+    return NO_NODE;
+}
+
+/* The sink id computed from its operands and those of its mapply M (fused_operand: at). */
+static void node_compute_fused(struct eval_state *st, uint32_t id, int at)
+{
+    const struct pnode *nd = &st->nodes[id];
+    uint32_t mid = nd->arg[at].id;
+    const struct pnode *m = &st->nodes[mid];
+    uint32_t bad = failed_fused_operand(st, nd, at);
+    if (bad != NO_NODE) {
+        memo_fail(st, id, (enum dsl_outcome)st->memo[bad].outcome, st->memo[bad].msg);
+        return;
+    }
+    val grid = ref_value(st, nd->arg[0]);
+    val value = nd->nargs == 3 ? ref_value(st, nd->arg[1]) : v_none();
+    val function = ref_value(st, m->arg[0]), container = ref_value(st, m->arg[1]);
+    st->current = id;
+    st->node_wall0 = clock_us(CLOCK_MONOTONIC);
+    st->node_bytes0 = dsl_rt.arena_used;
+    func_origin(st->hasher.hash[mid]); /* closures made by function's calls hash as M's would */
+    eval_nodes_run++;
+    DSL_TICK();
+    dsl_rt.depth++; /* the depth of fn_call(mapply): function's calls nest as they would */
+    dsl_rt.calls += 2;
+    val r = dsl_mapply_into_grid((enum prim_id)nd->callee.id, grid, value, function, container);
+    dsl_rt.depth--;
+    st->current = NO_NODE;
+    struct memo *mm = &st->memo[id];
+    region_note(st, id, false);
+    mm->gen = st->gen;
+    mm->failed = 0;
+    mm->value = r;
+}
+
 /* Runs node id, whose operands are all evaluated. */
 static void node_compute(struct eval_state *st, uint32_t id)
 {
     const struct pnode *nd = &st->nodes[id];
+    int fused = fused_operand(st, nd);
+    if (fused >= 0) {
+        node_compute_fused(st, id, fused);
+        return;
+    }
     uint32_t bad = failed_operand(st, nd);
     if (bad != NO_NODE) {
         memo_fail(st, id, (enum dsl_outcome)st->memo[bad].outcome, st->memo[bad].msg);
@@ -558,8 +653,16 @@ static uint32_t walk(struct eval_state *st, bool later_only)
         if (m->visit != st->visit) {
             const struct pnode *nd = &st->nodes[id];
             m->visit = st->visit;
-            for (int i = nd->nargs - 1; i >= 0; i--)
-                push_operand(st, &sp, nd->arg[i]);
+            int fused = fused_operand(st, nd);
+            for (int i = nd->nargs - 1; i >= 0; i--) {
+                if (i != fused) {
+                    push_operand(st, &sp, nd->arg[i]);
+                    continue;
+                }
+                const struct pnode *mapply = &st->nodes[nd->arg[i].id];
+                for (int k = mapply->nargs - 1; k >= 0; k--)
+                    push_operand(st, &sp, mapply->arg[k]);
+            }
             push_operand(st, &sp, nd->callee);
             continue;
         }

@@ -1029,6 +1029,38 @@ val prim_apply(const val *a)
     return job.result;
 }
 
+/* The calls of apply(function, container) on a set, without the set of their results. */
+struct each_job {
+    val function, container;
+    val *result;
+};
+
+static void apply_each_body(void *ctx)
+{
+    struct each_job *job = ctx;
+    int64_t k = 0, pos = 0;
+    val item;
+    while (set_next(job->container.u.s, &pos, &item))
+        job->result[k++] = fn_call1(job->function, item);
+}
+
+val *dsl_apply_each(val function, val container)
+{
+    struct each_job job = { function, container, dsl_alloc((size_t)(set_len(container) + 1) * sizeof(val)) };
+    run_as_generator(apply_each_body, &job);
+    return job.result;
+}
+
+val dsl_apply_collected(val container, const val *result)
+{
+    struct collector out;
+    int64_t n = set_len(container);
+    collector_init_like(&out, container, (uint64_t)n);
+    for (int64_t k = 0; k < n; k++)
+        collector_push(&out, result[k]);
+    return collector_finish(&out);
+}
+
 static void rapply_body(void *ctx)
 {
     struct map_job *job = ctx;  /* container: the functions; function: the value */

@@ -934,24 +934,26 @@ static struct pset *pset_copy(const struct pset *s)
     return r;
 }
 
-/* mapply(lbind(shift, patch), offsets) and mapply(rbind(shoot, direction), starts): see dsl.h.
- * The plain case, where nothing can raise: copies of a non-empty patch of cells (colour, (i, j))
- * or of indices (i, j) (a line, for shoot), moved by a set of offsets, all plain ints of moderate
- * size, within a bounding box small enough for a bitmap of the merged items. */
-#define SHIFT_COORD_LIMIT ((int64_t)1 << 40)
+/* mapply(lbind(shift, patch), offsets) and mapply(rbind(shoot, direction), starts): see dsl.h
+ * (dsl_mapply_copies says when nothing can raise), within a bounding box small enough for a
+ * bitmap of the merged items. */
 #define SHIFTS_BITMAP_MAX_BITS ((int64_t)1 << 27)
+
+/* Coordinates, colours and offsets of copies are kept far from int64's ends (sums cannot leave it). */
+static inline bool copy_coord_ok(int64_t v)
+{
+    return v > -DSL_COPY_COORD_LIMIT && v < DSL_COPY_COORD_LIMIT;
+}
 /* Items in all copies, per place in their bounding box (colours included), below which the copies
  * cannot overlap much and the plain way is cheaper. */
 #define SHIFTS_MIN_OVERLAP 2
 /* Places in the copies' box up to which their (i, j) hashes are tabled (8 MB). */
 #define SHIFTS_HASH_TABLE_MAX ((int64_t)1 << 20)
 
-struct shift_item { int64_t c, i, j; };
-
 /* What hashing the items of a shifted copy needs (dsl_mapply_shifts). */
 struct shift_hashes {
     bool object;
-    const struct shift_item *it;
+    const struct copy_item *it;
     const int64_t *pair_hash;     /* hash((i, j)) per place of the copies' box, or NULL */
     const int64_t *place;         /* item q's place in that box at the smallest offsets */
     const uint64_t *colour_lane;  /* item q's colour, hashed as a tuple's first item */
@@ -967,30 +969,27 @@ static inline int64_t shifted_hash(const struct shift_hashes *sh, int64_t q, int
     return sh->object ? tuple_hash_end(tuple_hash_lane(sh->colour_lane[q], h), 2) : h;
 }
 
-/* merge(apply(lambda d: copy of it[] moved by d, container)), each copy's items added in it[]'s
- * order (the order shift() adds a patch's items, or connect() a line's): see dsl_mapply_shifts. */
-static bool shifted_copies_merged(const struct shift_item *it, int64_t n, bool object, val container, val *result)
+/* merge(apply(lambda d: copy of c's items moved by d, offsets)), each copy's items added in the
+ * pattern's order (the order shift() adds a patch's items, or connect() a line's): see
+ * dsl_mapply_shifts. */
+static bool shifted_copies_merged(const struct dsl_copies *c, val *result)
 {
+    const struct copy_item *it = c->item;
+    int64_t n = c->n, m = c->m;
+    bool object = c->object;
+    const val *offsets = c->offset;
     int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
     for (int64_t k = 0; k < n; k++) {
         int64_t v[3] = { it[k].c, it[k].i, it[k].j };
         for (int d = 0; d < 3; d++) {
-            if (v[d] <= -SHIFT_COORD_LIMIT || v[d] >= SHIFT_COORD_LIMIT)
-                return false;
             lo[d] = v[d] < lo[d] ? v[d] : lo[d];
             hi[d] = v[d] > hi[d] ? v[d] : hi[d];
         }
     }
-    int64_t m;
-    const val *offsets = val_items(container, &m);
     int64_t dlo[2] = { INT64_MAX, INT64_MAX }, dhi[2] = { INT64_MIN, INT64_MIN };
     for (int64_t k = 0; k < m; k++) {
-        if (!is_int_pair(offsets[k]))
-            return false;
         for (int d = 0; d < 2; d++) {
             int64_t v = offsets[k].u.t->item[d].u.i;
-            if (v <= -SHIFT_COORD_LIMIT || v >= SHIFT_COORD_LIMIT)
-                return false;
             dlo[d] = v < dlo[d] ? v : dlo[d];
             dhi[d] = v > dhi[d] ? v : dhi[d];
         }
@@ -1095,7 +1094,7 @@ static bool shifted_copies_merged(const struct shift_item *it, int64_t n, bool o
 }
 
 /* The copies of mapply(lbind(shift, patch), offsets): the patch's items in its order. */
-static bool shift_copies_merged(val patch, val container, val *result)
+static bool shift_copies(val patch, struct dsl_copies *c)
 {
     if (patch.kind != V_SET || patch.u.s->used == 0)
         return false;
@@ -1105,7 +1104,7 @@ static bool shift_copies_merged(val patch, val container, val *result)
     bool object = v_is_tuple(first.u.t->item[1]); /* as prim_shift decides */
     int64_t n;
     const val *items = val_items(patch, &n);
-    struct shift_item *it = dsl_alloc((size_t)n * sizeof(*it));
+    struct copy_item *it = dsl_alloc((size_t)n * sizeof(*it));
     for (int64_t k = 0; k < n; k++) {
         if (object ? !is_cell(items[k]) || !is_plain_int(items[k].u.t->item[0]) : !is_int_pair(items[k]))
             return false;
@@ -1113,49 +1112,70 @@ static bool shift_copies_merged(val patch, val container, val *result)
         it[k].c = object ? items[k].u.t->item[0].u.i : 0;
         it[k].i = ij.u.t->item[0].u.i;
         it[k].j = ij.u.t->item[1].u.i;
+        if (!copy_coord_ok(it[k].c) || !copy_coord_ok(it[k].i) || !copy_coord_ok(it[k].j))
+            return false;
     }
-    return shifted_copies_merged(it, n, object, container, result);
+    c->item = it;
+    c->n = n;
+    c->object = object;
+    return true;
 }
 
 /* The lines of mapply(rbind(shoot, direction), starts): shoot(start, d) is connect(start,
  * start + 42 d), that is the line connect((0, 0), 42 d) moved by start, its items added in the
- * same order (connect's shape depends only on the difference of its points). */
-static bool shoot_lines_merged(val direction, val container, val *result)
+ * same order (connect's shape depends only on the difference of its points). No line when the
+ * direction is neither straight nor diagonal: every shoot() is then empty. */
+static bool shoot_copies(val direction, struct dsl_copies *c)
 {
     if (!is_int_pair(direction))
         return false;
     int64_t di = direction.u.t->item[0].u.i, dj = direction.u.t->item[1].u.i;
-    if (di <= -SHIFT_COORD_LIMIT / 64 || di >= SHIFT_COORD_LIMIT / 64 || dj <= -SHIFT_COORD_LIMIT / 64 ||
-        dj >= SHIFT_COORD_LIMIT / 64)
+    if (!copy_coord_ok(di) || !copy_coord_ok(dj) || !copy_coord_ok(64 * di) || !copy_coord_ok(64 * dj))
         return false;
     struct line_shape l;
-    if (!dsl_line_shape(0, 0, 42 * di, 42 * dj, &l)) {
-        int64_t m;
-        const val *starts = val_items(container, &m);
-        for (int64_t k = 0; k < m; k++)
-            if (!is_int_pair(starts[k]))
-                return false; /* shoot raises */
-        *result = set_empty(); /* every line is empty */
+    c->object = false;
+    c->n = 0;
+    c->item = NULL;
+    if (!dsl_line_shape(0, 0, 42 * di, 42 * dj, &l))
         return true;
-    }
-    struct shift_item *it = dsl_alloc((size_t)l.n * sizeof(*it));
+    struct copy_item *it = dsl_alloc((size_t)l.n * sizeof(*it));
     for (int64_t k = 0; k < l.n; k++)
-        it[k] = (struct shift_item){ 0, l.i0 + l.di * k, l.j0 + l.dj * k };
-    return shifted_copies_merged(it, l.n, false, container, result);
+        it[k] = (struct copy_item){ 0, l.i0 + l.di * k, l.j0 + l.dj * k };
+    c->item = it;
+    c->n = l.n;
+    return true;
 }
 
-bool dsl_mapply_shifts(val function, val container, val *result)
+bool dsl_mapply_copies(val function, val container, struct dsl_copies *c)
 {
     if (function.kind != V_FUNC || container.kind != V_SET || container.u.s->used == 0)
         return false;
     const struct vfunc *f = function.u.f;
     if (f->arity != 1 || f->a.kind != V_FUNC || f->a.u.f->kind != F_PRIM)
         return false;
-    if (f->kind == F_LBIND && f->a.u.f->prim == PRIM_shift)
-        return shift_copies_merged(f->b, container, result);
-    if (f->kind == F_RBIND && f->a.u.f->prim == PRIM_shoot)
-        return shoot_lines_merged(f->b, container, result);
-    return false;
+    bool shift = f->kind == F_LBIND && f->a.u.f->prim == PRIM_shift;
+    bool shoot = f->kind == F_RBIND && f->a.u.f->prim == PRIM_shoot;
+    if (!(shift ? shift_copies(f->b, c) : shoot && shoot_copies(f->b, c)))
+        return false;
+    c->offset = val_items(container, &c->m);
+    for (int64_t k = 0; k < c->m; k++) {
+        if (!is_int_pair(c->offset[k]) || !copy_coord_ok(c->offset[k].u.t->item[0].u.i) ||
+            !copy_coord_ok(c->offset[k].u.t->item[1].u.i))
+            return false; /* shift or shoot raises, or may leave int64 */
+    }
+    return true;
+}
+
+bool dsl_mapply_shifts(val function, val container, val *result)
+{
+    struct dsl_copies c;
+    if (!dsl_mapply_copies(function, container, &c))
+        return false;
+    if (c.n == 0) {
+        *result = set_empty(); /* every line is empty */
+        return true;
+    }
+    return shifted_copies_merged(&c, result);
 }
 
 val prim_normalize(const val *a)

@@ -581,6 +581,161 @@ val prim_paint(const val *a) { return paint_grid(a[0], a[1], false); }
 val prim_underfill(const val *a) { return fill_grid(a[0], a[1], a[2], true); }
 val prim_underpaint(const val *a) { return paint_grid(a[0], a[1], true); }
 
+/* ---- the sink of a mapply, written straight into the grid (dsl.h, dsl_mapply_into_grid) ---- */
+
+/* paint marks the places it wrote with a bit per cell of the grid: bigger grids are painted
+ * the plain way. */
+#define INTO_GRID_MAX_CELLS ((int64_t)1 << 26)
+
+struct into_grid {
+    struct mgrid g;
+    enum prim_id sink;   /* PRIM_paint, PRIM_fill or PRIM_underfill */
+    val bg;              /* underfill: mostcolor(grid) */
+    uint64_t *painted;   /* paint: the places written so far */
+};
+
+/* The sink's work on the grid before its patch is read, in its order (the same failures); false
+ * when the grid is too big to paint this way. */
+static bool into_grid_begin(struct into_grid *x, enum prim_id sink, val grid)
+{
+    x->sink = sink;
+    x->bg = v_none();
+    x->painted = NULL;
+    mgrid_dims(&x->g, grid);
+    if (sink == PRIM_underfill)
+        x->bg = prim_mostcolor(&grid);
+    if (sink == PRIM_paint) {
+        if (x->g.h * x->g.w > INTO_GRID_MAX_CELLS)
+            return false;
+        size_t words = (size_t)((x->g.h * x->g.w + 63) / 64);
+        x->painted = dsl_alloc(words * sizeof(uint64_t) + 1);
+        memset(x->painted, 0, words * sizeof(uint64_t));
+    }
+    mgrid_rows(&x->g, grid);
+    return true;
+}
+
+/* One write at (i, j) (v: fill's value, or the cell's colour for paint); false when paint comes
+ * back to a place it wrote with another colour: then the merged patch's order would decide. */
+static inline bool into_grid_write(struct into_grid *x, int64_t i, int64_t j, val v)
+{
+    if (i < 0 || i >= x->g.h || j < 0 || j >= x->g.w)
+        return true;
+    if (x->sink == PRIM_paint) {
+        uint64_t b = (uint64_t)(i * x->g.w + j);
+        if (x->painted[b >> 6] >> (b & 63) & 1)
+            return val_same_object(mgrid_get(&x->g, i, j), v);
+        x->painted[b >> 6] |= (uint64_t)1 << (b & 63);
+    } else if (x->sink == PRIM_underfill && !val_eq(mgrid_get(&x->g, i, j), x->bg)) {
+        return true;
+    }
+    mgrid_set(&x->g, i, j, v);
+    return true;
+}
+
+/* Each copy of dsl_mapply_copies written (copies wholly outside the grid skipped). */
+static bool copies_into_grid(struct into_grid *x, const struct dsl_copies *c, val value)
+{
+    int64_t imin = INT64_MAX, imax = INT64_MIN, jmin = INT64_MAX, jmax = INT64_MIN;
+    for (int64_t q = 0; q < c->n; q++) {
+        imin = c->item[q].i < imin ? c->item[q].i : imin;
+        imax = c->item[q].i > imax ? c->item[q].i : imax;
+        jmin = c->item[q].j < jmin ? c->item[q].j : jmin;
+        jmax = c->item[q].j > jmax ? c->item[q].j : jmax;
+    }
+    bool paint = x->sink == PRIM_paint;
+    for (int64_t k = 0; k < c->m; k++) {
+        int64_t di = c->offset[k].u.t->item[0].u.i, dj = c->offset[k].u.t->item[1].u.i;
+        if (imax + di < 0 || imin + di >= x->g.h || jmax + dj < 0 || jmin + dj >= x->g.w)
+            continue;
+        for (int64_t q = 0; q < c->n; q++) {
+            if (!into_grid_write(x, c->item[q].i + di, c->item[q].j + dj, paint ? v_int(c->item[q].c) : value))
+                return false;
+            if ((q & 65535) == 65535)
+                DSL_TICK();
+        }
+        DSL_TICK();
+    }
+    return true;
+}
+
+/* Whether merge() of these results cannot fail and the sink would read the merged patch the same
+ * way whatever its order: sets, all of cells for paint; for fill and underfill all of cells or
+ * all of indices (toindices() looks at the first item only); empty ones aside. */
+static bool results_fit_sink(enum prim_id sink, const val *r, int64_t n)
+{
+    enum patch_form want = sink == PRIM_paint ? PF_OBJECT : PF_OTHER;
+    for (int64_t k = 0; k < n; k++) {
+        if (r[k].kind != V_SET)
+            return false;
+        if (set_len(r[k]) == 0)
+            continue;
+        struct bounds b;
+        enum patch_form form = scan_patch(r[k], &b);
+        if (form == PF_OTHER || (want != PF_OTHER && form != want))
+            return false;
+        want = form;
+    }
+    return true;
+}
+
+static bool results_into_grid(struct into_grid *x, const val *r, int64_t n, val value)
+{
+    bool paint = x->sink == PRIM_paint;
+    for (int64_t k = 0; k < n; k++) {
+        if (set_len(r[k]) == 0)
+            continue;
+        struct bounds b;
+        bool object = scan_patch(r[k], &b) == PF_OBJECT;
+        int64_t pos = 0;
+        val item;
+        while (set_next(r[k].u.s, &pos, &item)) {
+            val ij = object ? tup_get(item, 1) : item;
+            if (!into_grid_write(x, tup_get(ij, 0).u.i, tup_get(ij, 1).u.i, paint ? tup_get(item, 0) : value))
+                return false;
+        }
+        DSL_TICK();
+    }
+    return true;
+}
+
+/* a: the sink (an int), grid, value, function, container */
+static val into_grid_body(const val *a)
+{
+    enum prim_id sink = (enum prim_id)a[0].u.i;
+    val grid = a[1], value = a[2], function = a[3], container = a[4];
+    struct into_grid x;
+    struct dsl_copies c;
+    val merged;
+    if (dsl_mapply_copies(function, container, &c)) {
+        /* nothing can fail before the sink: paint of indices fails the plain way */
+        if ((sink != PRIM_paint || c.object || c.n == 0) && into_grid_begin(&x, sink, grid) &&
+            copies_into_grid(&x, &c, value)) {
+            dsl_rt.grid_sinks++;
+            return mgrid_close(&x.g);
+        }
+        merged = call2(prim_mapply, function, container);
+    } else if (container.kind == V_SET) {
+        const val *r = dsl_apply_each(function, container);
+        int64_t n = set_len(container);
+        if (results_fit_sink(sink, r, n) && into_grid_begin(&x, sink, grid) && results_into_grid(&x, r, n, value)) {
+            dsl_rt.grid_sinks++;
+            return mgrid_close(&x.g);
+        }
+        val mapped = dsl_apply_collected(container, r);
+        merged = prim_merge(&mapped);
+    } else {
+        merged = call2(prim_mapply, function, container);
+    }
+    return sink == PRIM_paint ? paint_grid(grid, merged, false) : fill_grid(grid, value, merged, sink == PRIM_underfill);
+}
+
+val dsl_mapply_into_grid(enum prim_id sink, val grid, val value, val function, val container)
+{
+    val a[5] = { v_int(sink), grid, value, function, container };
+    return dsl_call_keeping_result(into_grid_body, a);
+}
+
 val prim_cover(const val *a)
 {
     val grid = a[0], patch = a[1];
