@@ -481,7 +481,7 @@ START_TEST(test_mapply_shifts)
 END_TEST
 
 /* paint, fill or underfill of a mapply used nowhere else (eval.c fuses them; dsl.h,
- * dsl_mapply_into_grid): the *_fast programs written straight into the grid on all 6 inputs,
+ * dsl_sink_into_grid): the *_fast programs written straight into the grid on all 6 inputs,
  * planned; conflicting colours, True against 1, failures in the function, in merge and in the
  * sink, results that are not plain patches, a tuple container and a mapply used twice never. */
 static bool sinks_fast(const char *name)
@@ -491,7 +491,7 @@ static bool sinks_fast(const char *name)
 
 START_TEST(test_mapply_sinks)
 {
-    check_fixture("sinks", 18, &dsl_rt.grid_sinks, sinks_fast, 5);
+    check_fixture("sinks", 23, &dsl_rt.grid_sinks, sinks_fast, 5);
 }
 END_TEST
 

@@ -57,7 +57,7 @@ struct dsl_runtime {
     uint64_t memo_hits;              /* calls answered by the call memo so far */
     uint64_t extreme_hits;           /* valmin/valmax answered by dsl_extreme_known so far */
     uint64_t shift_merges;           /* mapply answered by dsl_mapply_shifts so far */
-    uint64_t grid_sinks;             /* sinks of a mapply written straight by dsl_mapply_into_grid */
+    uint64_t grid_sinks;             /* sinks of a patch written straight by dsl_sink_into_grid */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -146,13 +146,15 @@ bool dsl_mapply_shifts(val function, val container, val *result);
  * set_len(container) results; then, from those, the value apply() returns. */
 val *dsl_apply_each(val function, val container);
 val dsl_apply_collected(val container, const val *result);
-/* paint(grid, mapply(function, container)), fill(grid, value, mapply(...)) or underfill(grid,
- * value, mapply(...)), sink being PRIM_paint (value unused), PRIM_fill or PRIM_underfill: the
- * same value, or the same failure, as those two calls. Where the merged patch's order cannot
- * matter (fill and underfill write one value; paint where no two of its cells share a place in
- * the grid) the copies, or function's results, are written straight into the grid, without
- * the merged patch (the evaluator's fusion of a mapply whose only use is such a sink). */
-val dsl_mapply_into_grid(enum prim_id sink, val grid, val value, val function, val container);
+/* paint(grid, M), fill(grid, value, M) or underfill(grid, value, M), sink being PRIM_paint
+ * (value unused), PRIM_fill or PRIM_underfill, where M is the producer PRIM_mapply or
+ * PRIM_mfilter of the operands p0, p1 (mapply(function, container), mfilter(container,
+ * function)): the same value, or the same failure, as those two calls. Where the merged patch's
+ * order cannot matter (fill and underfill write one value; paint where no two of its cells share
+ * a place in the grid) the copies, the function's results or the kept patches are written
+ * straight into the grid, without the merged patch (the evaluator's fusion of a producer whose
+ * only use is such a sink). */
+val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id producer, val p0, val p1);
 /* connect(a, b) of plain int points, |coordinates| < DSL_LINE_COORD_LIMIT: its n items, in the
  * order connect adds them, are (i0 + di * k, j0 + dj * k) for k = 0 .. n - 1; false when a and b
  * share no row, column or diagonal (the empty set). */

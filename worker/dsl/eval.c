@@ -522,10 +522,11 @@ static uint32_t failed_operand(const struct eval_state *st, const struct pnode *
     return NO_NODE;
 }
 
-/* Fusion of a sink and its mapply: paint(grid, M), fill(grid, value, M) or underfill(grid,
- * value, M), where M is mapply(function, container), used by nothing else in the plan and not
- * computed yet. Then M's operands take its place in the walk and the sink is computed from them
- * (dsl_mapply_into_grid: the same value or failure, without the merged patch where its order
+/* Fusion of a sink and the patch it writes: paint(grid, M), fill(grid, value, M) or
+ * underfill(grid, value, M), where M is mapply(function, container) or mfilter(container,
+ * function), used by nothing else in the plan and not computed yet. Then M's operands take its
+ * place in the walk and the sink is computed from them (dsl_sink_into_grid: the same value or
+ * failure, without the merged patch where its order
  * cannot matter; perf: solve_1f0c79e5 paints up to 150,000 shifted cells, most of them outside
  * the grid). The sink's operand number of M, or -1. */
 static int fused_operand(const struct eval_state *st, const struct pnode *nd)
@@ -539,7 +540,7 @@ static int fused_operand(const struct eval_state *st, const struct pnode *nd)
         return -1;
     const struct pnode *m = &st->nodes[nd->arg[at].id];
     const struct memo *mm = &st->memo[nd->arg[at].id];
-    if (m->callee.kind != REF_PRIM || m->callee.id != PRIM_mapply || m->nargs != 2)
+    if (m->callee.kind != REF_PRIM || (m->callee.id != PRIM_mapply && m->callee.id != PRIM_mfilter) || m->nargs != 2)
         return -1;
     return mm->uses_plan == st->plan && mm->uses == 1 && mm->gen != st->gen ? at : -1;
 }
@@ -560,7 +561,7 @@ static uint32_t failed_fused_operand(const struct eval_state *st, const struct p
     return NO_NODE;
 }
 
-/* The sink id computed from its operands and those of its mapply M (fused_operand: at). */
+/* The sink id computed from its operands and those of its producer M (fused_operand: at). */
 static void node_compute_fused(struct eval_state *st, uint32_t id, int at)
 {
     const struct pnode *nd = &st->nodes[id];
@@ -573,16 +574,16 @@ static void node_compute_fused(struct eval_state *st, uint32_t id, int at)
     }
     val grid = ref_value(st, nd->arg[0]);
     val value = nd->nargs == 3 ? ref_value(st, nd->arg[1]) : v_none();
-    val function = ref_value(st, m->arg[0]), container = ref_value(st, m->arg[1]);
+    val p0 = ref_value(st, m->arg[0]), p1 = ref_value(st, m->arg[1]);
     st->current = id;
     st->node_wall0 = clock_us(CLOCK_MONOTONIC);
     st->node_bytes0 = dsl_rt.arena_used;
-    func_origin(st->hasher.hash[mid]); /* closures made by function's calls hash as M's would */
+    func_origin(st->hasher.hash[mid]); /* closures made by M's calls hash as they would */
     eval_nodes_run++;
     DSL_TICK();
-    dsl_rt.depth++; /* the depth of fn_call(mapply): function's calls nest as they would */
+    dsl_rt.depth++; /* the depth of fn_call(M's primitive): its calls nest as they would */
     dsl_rt.calls += 2;
-    val r = dsl_mapply_into_grid((enum prim_id)nd->callee.id, grid, value, function, container);
+    val r = dsl_sink_into_grid((enum prim_id)nd->callee.id, grid, value, (enum prim_id)m->callee.id, p0, p1);
     dsl_rt.depth--;
     st->current = NO_NODE;
     struct memo *mm = &st->memo[id];

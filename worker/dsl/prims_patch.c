@@ -581,7 +581,7 @@ val prim_paint(const val *a) { return paint_grid(a[0], a[1], false); }
 val prim_underfill(const val *a) { return fill_grid(a[0], a[1], a[2], true); }
 val prim_underpaint(const val *a) { return paint_grid(a[0], a[1], true); }
 
-/* ---- the sink of a mapply, written straight into the grid (dsl.h, dsl_mapply_into_grid) ---- */
+/* ---- the sink of a mapply or mfilter, written straight into the grid (dsl.h, dsl_sink_into_grid) ---- */
 
 /* paint marks the places it wrote with a bit per cell of the grid: bigger grids are painted
  * the plain way. */
@@ -699,40 +699,51 @@ static bool results_into_grid(struct into_grid *x, const val *r, int64_t n, val 
     return true;
 }
 
-/* a: the sink (an int), grid, value, function, container */
+/* a: the sink and the producer (ints), grid, value, the producer's two operands */
 static val into_grid_body(const val *a)
 {
-    enum prim_id sink = (enum prim_id)a[0].u.i;
-    val grid = a[1], value = a[2], function = a[3], container = a[4];
+    enum prim_id sink = (enum prim_id)a[0].u.i, producer = (enum prim_id)a[1].u.i;
+    val grid = a[2], value = a[3];
     struct into_grid x;
     struct dsl_copies c;
     val merged;
-    if (dsl_mapply_copies(function, container, &c)) {
+    if (producer == PRIM_mfilter) {
+        /* the kept patches, then merge() (sfilter keeps its items' stored hashes: cheap) */
+        val filtered = call2(prim_sfilter, a[4], a[5]);
+        int64_t n = 0;
+        const val *r = filtered.kind == V_SET ? val_items(filtered, &n) : NULL;
+        if (r != NULL && results_fit_sink(sink, r, n) && into_grid_begin(&x, sink, grid) &&
+            results_into_grid(&x, r, n, value)) {
+            dsl_rt.grid_sinks++;
+            return mgrid_close(&x.g);
+        }
+        merged = prim_merge(&filtered);
+    } else if (dsl_mapply_copies(a[4], a[5], &c)) {
         /* nothing can fail before the sink: paint of indices fails the plain way */
         if ((sink != PRIM_paint || c.object || c.n == 0) && into_grid_begin(&x, sink, grid) &&
             copies_into_grid(&x, &c, value)) {
             dsl_rt.grid_sinks++;
             return mgrid_close(&x.g);
         }
-        merged = call2(prim_mapply, function, container);
-    } else if (container.kind == V_SET) {
-        const val *r = dsl_apply_each(function, container);
-        int64_t n = set_len(container);
+        merged = call2(prim_mapply, a[4], a[5]);
+    } else if (a[5].kind == V_SET) {
+        const val *r = dsl_apply_each(a[4], a[5]);
+        int64_t n = set_len(a[5]);
         if (results_fit_sink(sink, r, n) && into_grid_begin(&x, sink, grid) && results_into_grid(&x, r, n, value)) {
             dsl_rt.grid_sinks++;
             return mgrid_close(&x.g);
         }
-        val mapped = dsl_apply_collected(container, r);
+        val mapped = dsl_apply_collected(a[5], r);
         merged = prim_merge(&mapped);
     } else {
-        merged = call2(prim_mapply, function, container);
+        merged = call2(prim_mapply, a[4], a[5]);
     }
     return sink == PRIM_paint ? paint_grid(grid, merged, false) : fill_grid(grid, value, merged, sink == PRIM_underfill);
 }
 
-val dsl_mapply_into_grid(enum prim_id sink, val grid, val value, val function, val container)
+val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id producer, val p0, val p1)
 {
-    val a[5] = { v_int(sink), grid, value, function, container };
+    val a[6] = { v_int(sink), v_int(producer), grid, value, p0, p1 };
     return dsl_call_keeping_result(into_grid_body, a);
 }
 
