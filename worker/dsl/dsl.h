@@ -141,6 +141,12 @@ bool dsl_mapply_copies(val function, val container, struct dsl_copies *c);
  * of up to 2,007 cells to each of 784 offsets, and only about one copy in five adds an item).
  * False also when the copies cannot overlap much (then building each is the cheaper way). */
 bool dsl_mapply_shifts(val function, val container, val *result);
+/* fork(outer, a, b)(x) up to outer's call: a(x) then b(x), called as the fork's own call
+ * calls them (its frame counted, the same failures). fork is a closure of kind F_FORK, arity 1. */
+void dsl_fork_operands(val fork, val x, val *left, val *right);
+/* Runs body(ctx) as the body of a Python generator expression (apply's, sfilter's): failures
+ * propagate, StopIteration turned into RuntimeError (PEP 479). */
+void dsl_run_as_generator(void (*body)(void *ctx), void *ctx);
 /* apply(function, container) for a set container in two steps: the calls, in the set's order
  * and with apply's failures (a generator's: StopIteration becomes RuntimeError), returning the
  * set_len(container) results; then, from those, the value apply() returns. */

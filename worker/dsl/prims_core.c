@@ -144,6 +144,11 @@ static void run_as_generator(void (*body)(void *ctx), void *ctx)
         reraise_from_generator();
 }
 
+void dsl_run_as_generator(void (*body)(void *ctx), void *ctx)
+{
+    run_as_generator(body, ctx);
+}
+
 /* ---- Python's binary operators on arbitrary values ---- */
 
 enum py_op { OP_ADD, OP_SUB, OP_MUL, OP_FLOORDIV };

@@ -662,20 +662,28 @@ static bool copies_into_grid(struct into_grid *x, const struct dsl_copies *c, va
 /* Whether merge() of these results cannot fail and the sink would read the merged patch the same
  * way whatever its order: sets, all of cells for paint; for fill and underfill all of cells or
  * all of indices (toindices() looks at the first item only); empty ones aside. */
+/* One more result for results_fit_sink: false when it does not fit; *want is the form so far
+ * (PF_OTHER: none yet, for fill and underfill). */
+static bool result_fits(val r, enum patch_form *want)
+{
+    if (r.kind != V_SET)
+        return false;
+    if (set_len(r) == 0)
+        return true;
+    struct bounds b;
+    enum patch_form form = scan_patch(r, &b);
+    if (form == PF_OTHER || (*want != PF_OTHER && form != *want))
+        return false;
+    *want = form;
+    return true;
+}
+
 static bool results_fit_sink(enum prim_id sink, const val *r, int64_t n)
 {
     enum patch_form want = sink == PRIM_paint ? PF_OBJECT : PF_OTHER;
-    for (int64_t k = 0; k < n; k++) {
-        if (r[k].kind != V_SET)
+    for (int64_t k = 0; k < n; k++)
+        if (!result_fits(r[k], &want))
             return false;
-        if (set_len(r[k]) == 0)
-            continue;
-        struct bounds b;
-        enum patch_form form = scan_patch(r[k], &b);
-        if (form == PF_OTHER || (want != PF_OTHER && form != want))
-            return false;
-        want = form;
-    }
     return true;
 }
 
@@ -697,6 +705,93 @@ static bool results_into_grid(struct into_grid *x, const val *r, int64_t n, val 
         DSL_TICK();
     }
     return true;
+}
+
+/* mapply(fork(mapply, g, h), container), each result being mapply(g(t), h(t)) for an item t:
+ * where that inner mapply is made of copies (dsl_mapply_copies) they are written straight too
+ * (perf: solve_6aa20dc0 merges shifted copies of its patterns at their occurrences, then merges
+ * those). */
+struct nested_part {
+    val function, container; /* g(t), h(t) */
+    val result;              /* mapply(g(t), h(t)); V_NONE while only its copies are known */
+    struct dsl_copies copies;
+};
+
+struct nested_job {
+    val fork, container;
+    bool paint;
+    struct nested_part *part;
+};
+
+static bool is_fork_of_mapply(val f)
+{
+    return f.kind == V_FUNC && f.u.f->kind == F_FORK && f.u.f->arity == 1 && f.u.f->a.kind == V_FUNC &&
+           f.u.f->a.u.f->kind == F_PRIM && f.u.f->a.u.f->prim == PRIM_mapply;
+}
+
+/* The inner mapply's result, at the depth fork's call of it has (its frame and mapply's). */
+static val nested_result(struct nested_part *p)
+{
+    dsl_rt.depth += 2;
+    val r = call2(prim_mapply, p->function, p->container);
+    dsl_rt.depth -= 2;
+    return r;
+}
+
+/* apply's loop: each item's g(t) and h(t) in order, then its mapply unless made of copies (those
+ * cannot fail), so that failures come in Python's order. */
+static void nested_body(void *ctx)
+{
+    struct nested_job *job = ctx;
+    int64_t k = 0, pos = 0;
+    val t;
+    while (set_next(job->container.u.s, &pos, &t)) {
+        struct nested_part *p = &job->part[k++];
+        dsl_fork_operands(job->fork, t, &p->function, &p->container);
+        p->result = v_none();
+        if (!dsl_mapply_copies(p->function, p->container, &p->copies) ||
+            (job->paint && !p->copies.object && p->copies.n != 0))
+            p->result = nested_result(p);
+    }
+}
+
+static val nested_into_grid(enum prim_id sink, val grid, val value, val fork, val container)
+{
+    int64_t n = set_len(container);
+    struct nested_job job = { fork, container, sink == PRIM_paint,
+                              dsl_alloc((size_t)(n + 1) * sizeof(struct nested_part)) };
+    dsl_run_as_generator(nested_body, &job);
+    enum patch_form want = sink == PRIM_paint ? PF_OBJECT : PF_OTHER;
+    bool fit = true;
+    for (int64_t k = 0; k < n && fit; k++) {
+        const struct nested_part *p = &job.part[k];
+        if (p->result.kind != V_NONE) {
+            fit = result_fits(p->result, &want);
+        } else if (p->copies.n != 0) {
+            enum patch_form form = p->copies.object ? PF_OBJECT : PF_INDICES;
+            fit = want == PF_OTHER || want == form;
+            want = form;
+        }
+    }
+    struct into_grid x;
+    if (fit && into_grid_begin(&x, sink, grid)) {
+        bool ok = true;
+        for (int64_t k = 0; k < n && ok; k++) {
+            const struct nested_part *p = &job.part[k];
+            ok = p->result.kind != V_NONE ? results_into_grid(&x, &p->result, 1, value)
+                                          : copies_into_grid(&x, &p->copies, value);
+        }
+        if (ok) {
+            dsl_rt.grid_sinks++;
+            return mgrid_close(&x.g);
+        }
+    }
+    val *r = dsl_alloc((size_t)(n + 1) * sizeof(val));
+    for (int64_t k = 0; k < n; k++)
+        r[k] = job.part[k].result.kind != V_NONE ? job.part[k].result : nested_result(&job.part[k]);
+    val mapped = dsl_apply_collected(container, r);
+    val merged = prim_merge(&mapped);
+    return sink == PRIM_paint ? paint_grid(grid, merged, false) : fill_grid(grid, value, merged, sink == PRIM_underfill);
 }
 
 /* a: the sink and the producer (ints), grid, value, the producer's two operands */
@@ -726,6 +821,8 @@ static val into_grid_body(const val *a)
             return mgrid_close(&x.g);
         }
         merged = call2(prim_mapply, a[4], a[5]);
+    } else if (a[5].kind == V_SET && is_fork_of_mapply(a[4])) {
+        return nested_into_grid(sink, grid, value, a[4], a[5]);
     } else if (a[5].kind == V_SET) {
         const val *r = dsl_apply_each(a[4], a[5]);
         int64_t n = set_len(a[5]);

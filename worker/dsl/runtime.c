@@ -869,6 +869,17 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
     }
 }
 
+void dsl_fork_operands(val fork, val x, val *left, val *right)
+{
+    DSL_TICK();
+    const struct vfunc *f = fork.u.f;
+    depth_enter(1);
+    dsl_rt.calls++;
+    *left = fn_call1(f->b, x);
+    *right = fn_call1(f->c, x);
+    dsl_rt.depth--;
+}
+
 /* ---------------------------------------------------------------- the call memo (dsl.h) */
 
 /* A closure's first MEMO_LEARN_CALLS calls in a line are measured; it is memoised when they
