@@ -495,6 +495,20 @@ START_TEST(test_mapply_sinks)
 }
 END_TEST
 
+/* min/max by compose(lbind(manhattan, patch), initset) (dsl.h, dsl_keys_direct): the *_fast
+ * programs' keys computed directly on every input; an empty patch, colours and a patch of
+ * objects never. */
+static bool keys_fast(const char *name)
+{
+    return strstr(name, "_fast") != NULL;
+}
+
+START_TEST(test_keys_direct)
+{
+    check_fixture("keys", 5, &dsl_rt.keys_direct, keys_fast, 5);
+}
+END_TEST
+
 /* ---- eval_program ---- */
 
 static const char program_text[] =
@@ -1132,6 +1146,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_extreme_of_removal);
     tcase_add_test(tc, test_mapply_shifts);
     tcase_add_test(tc, test_mapply_sinks);
+    tcase_add_test(tc, test_keys_direct);
     tcase_add_test(tc, test_shifted_patch_facts);
     suite_add_tcase(s, tc);
     return s;

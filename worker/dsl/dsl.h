@@ -58,6 +58,7 @@ struct dsl_runtime {
     uint64_t extreme_hits;           /* valmin/valmax answered by dsl_extreme_known so far */
     uint64_t shift_merges;           /* mapply answered by dsl_mapply_shifts so far */
     uint64_t grid_sinks;             /* sinks of a patch written straight by dsl_sink_into_grid */
+    uint64_t keys_direct;            /* min/max keys computed by dsl_keys_direct so far */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -161,6 +162,13 @@ val dsl_apply_collected(val container, const val *result);
  * straight into the grid, without the merged patch (the evaluator's fusion of a producer whose
  * only use is such a sink). */
 val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id producer, val p0, val p1);
+/* The keys min(container, key=f) or max would compute, without calling f, where f has a shape
+ * known to be total on the container's items and cheap to compute directly: f =
+ * compose(lbind(manhattan, patch), initset) (the distance from a fixed patch to each item, as
+ * solve_49d1d64f asks for each border cell), patch and container plain patches (cells or
+ * indices, plain-int positions). keys[k] for the container's k-th item; false for any other f
+ * or container (then the caller calls f). */
+bool dsl_keys_direct(val key, val container, int64_t *keys);
 /* connect(a, b) of plain int points, |coordinates| < DSL_LINE_COORD_LIMIT: its n items, in the
  * order connect adds them, are (i0 + di * k, j0 + dj * k) for k = 0 .. n - 1; false when a and b
  * share no row, column or diagonal (the empty set). */

@@ -2129,6 +2129,48 @@ static int64_t manhattan_fast(val pa, enum patch_shape sa, val pb, enum patch_sh
     return best;
 }
 
+static bool is_prim_function(val f, enum prim_id prim)
+{
+    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
+}
+
+bool dsl_keys_direct(val key, val container, int64_t *keys)
+{
+    if (key.kind != V_FUNC || key.u.f->kind != F_COMPOSE || !is_prim_function(key.u.f->b, PRIM_initset))
+        return false;
+    val outer = key.u.f->a;
+    if (outer.kind != V_FUNC || outer.u.f->kind != F_LBIND || outer.u.f->arity != 1 ||
+        !is_prim_function(outer.u.f->a, PRIM_manhattan))
+        return false;
+    val patch = outer.u.f->b;
+    enum patch_shape sa = patch_shape(patch), sx = patch_shape(container);
+    if ((sa != PS_INDICES && sa != PS_OBJECT) || (sx != PS_INDICES && sx != PS_OBJECT))
+        return false;
+    /* manhattan(patch, initset(x)): x's position against each of the patch's */
+    int64_t na = patch.u.s->used, k = 0;
+    int64_t *a = dsl_alloc((size_t)na * 2 * sizeof(int64_t));
+    val item;
+    for (int64_t p = 0; set_next(patch.u.s, &p, &item); k++) {
+        val ij = fast_index(item, sa);
+        a[2 * k] = ij.u.t->item[0].u.i;
+        a[2 * k + 1] = ij.u.t->item[1].u.i;
+    }
+    k = 0;
+    for (int64_t p = 0; set_next(container.u.s, &p, &item); k++) {
+        val ij = fast_index(item, sx);
+        int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i, best = INT64_MAX;
+        for (int64_t q = 0; q < na; q++) {
+            int64_t d = llabs(a[2 * q] - i) + llabs(a[2 * q + 1] - j);
+            best = d < best ? d : best;
+        }
+        keys[k] = best;
+        if ((k & 1023) == 1023)
+            DSL_TICK();
+    }
+    dsl_rt.keys_direct++;
+    return true;
+}
+
 static val py_abs(val x)
 {
     if (v_is_int(x))
