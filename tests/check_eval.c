@@ -491,7 +491,7 @@ static bool sinks_fast(const char *name)
 
 START_TEST(test_mapply_sinks)
 {
-    check_fixture("sinks", 32, &dsl_rt.grid_sinks, sinks_fast, 5);
+    check_fixture("sinks", 35, &dsl_rt.grid_sinks, sinks_fast, 5);
 }
 END_TEST
 

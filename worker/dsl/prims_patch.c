@@ -802,7 +802,30 @@ static val into_grid_body(const val *a)
     struct into_grid x;
     struct dsl_copies c;
     val merged;
-    if (producer == PRIM_mfilter) {
+    if (producer == PRIM_ofcolor) {
+        /* ofcolor(p0, p1): the places of p1 in p0, written where they are found (the rows
+         * must be tuples, so that ofcolor cannot fail before the sink's work) */
+        int64_t h = 0;
+        val of = a[4], colour = a[5];
+        bool rows_ok = of.kind == V_TUPLE;
+        const val *rows = rows_ok ? val_items(of, &h) : NULL;
+        for (int64_t i = 0; i < h && rows_ok; i++)
+            rows_ok = rows[i].kind == V_TUPLE;
+        if (rows_ok && into_grid_begin(&x, sink, grid)) {
+            for (int64_t i = 0; i < h; i++) {
+                const struct vtuple *row = rows[i].u.t;
+                for (uint32_t j = 0; j < row->len; j++) {
+                    val cell = row->item[j];
+                    if (v_is_int(cell) && v_is_int(colour) ? cell.u.i == colour.u.i : val_eq(cell, colour))
+                        into_grid_write(&x, i, j, value);
+                }
+                DSL_TICK();
+            }
+            dsl_rt.grid_sinks++;
+            return mgrid_close(&x.g);
+        }
+        merged = call2(prim_ofcolor, of, colour);
+    } else if (producer == PRIM_mfilter) {
         /* the kept patches, then merge() (sfilter keeps its items' stored hashes: cheap) */
         val filtered = call2(prim_sfilter, a[4], a[5]);
         int64_t n = 0;
