@@ -154,13 +154,14 @@ void dsl_run_as_generator(void (*body)(void *ctx), void *ctx);
 val *dsl_apply_each(val function, val container);
 val dsl_apply_collected(val container, const val *result);
 /* paint(grid, M), fill(grid, value, M) or underfill(grid, value, M), sink being PRIM_paint
- * (value unused), PRIM_fill or PRIM_underfill, where M is the producer PRIM_mapply or
- * PRIM_mfilter of the operands p0, p1 (mapply(function, container), mfilter(container,
- * function)): the same value, or the same failure, as those two calls. Where the merged patch's
- * order cannot matter (fill and underfill write one value; paint where no two of its cells share
- * a place in the grid) the copies, the function's results or the kept patches are written
- * straight into the grid, without the merged patch (the evaluator's fusion of a producer whose
- * only use is such a sink). */
+ * (value unused), PRIM_fill or PRIM_underfill, where M is the producer PRIM_mapply,
+ * PRIM_mfilter or (fill, underfill) PRIM_ofcolor of the operands p0, p1 (mapply(function,
+ * container), mfilter(container, function), ofcolor(grid, value)): the same value, or the same
+ * failure, as those two calls. Where the merged patch's order cannot matter (fill and underfill
+ * write one value; paint where no two of its cells share a place in the grid) the copies, the
+ * function's results, the kept patches or ofcolor's places are written straight into the grid,
+ * without the merged patch (the evaluator's fusion of a producer whose only use is such a
+ * sink). */
 val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id producer, val p0, val p1);
 /* The keys min(container, key=f) or max would compute, without calling f, where f has a shape
  * known to be total on the container's items and cheap to compute directly: f =

@@ -581,7 +581,7 @@ val prim_paint(const val *a) { return paint_grid(a[0], a[1], false); }
 val prim_underfill(const val *a) { return fill_grid(a[0], a[1], a[2], true); }
 val prim_underpaint(const val *a) { return paint_grid(a[0], a[1], true); }
 
-/* ---- the sink of a mapply or mfilter, written straight into the grid (dsl.h, dsl_sink_into_grid) ---- */
+/* ---- the sink of a mapply, mfilter or ofcolor, written straight into the grid (dsl.h, dsl_sink_into_grid) ---- */
 
 /* paint marks the places it wrote with a bit per cell of the grid: bigger grids are painted
  * the plain way. */
