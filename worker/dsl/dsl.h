@@ -59,6 +59,7 @@ struct dsl_runtime {
     uint64_t shift_merges;           /* mapply answered by dsl_mapply_shifts so far */
     uint64_t grid_sinks;             /* sinks of a patch written straight by dsl_sink_into_grid */
     uint64_t keys_direct;            /* min/max keys computed by dsl_keys_direct so far */
+    uint64_t lines_skipped;          /* lines dsl_lines_add found added before, so far */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -170,6 +171,15 @@ val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id prod
  * indices, plain-int positions). keys[k] for the container's k-th item; false for any other f
  * or container (then the caller calls f). */
 bool dsl_keys_direct(val key, val container, int64_t *keys);
+/* set_add(out, connect(a, b)) for a loop that adds many lines to one set (apply of
+ * fork(connect, first, last) over a product, prapply(connect, a, b)): an empty line is not built
+ * (the shared empty set is added), nor a line whose end points, in either order, were added
+ * before (connect(b, a) equals connect(a, b), so adding it changes nothing; perf: a product of
+ * a patch with itself has every pair both ways). False when a or b is not a pair of plain ints
+ * below DSL_LINE_COORD_LIMIT (nothing added: call connect). ls: from dsl_lines_new, per set. */
+struct dsl_lines;
+struct dsl_lines *dsl_lines_new(void);
+bool dsl_lines_add(struct dsl_lines *ls, struct vset *out, val a, val b);
 /* connect(a, b) of plain int points, |coordinates| < DSL_LINE_COORD_LIMIT: its n items, in the
  * order connect adds them, are (i0 + di * k, j0 + dj * k) for k = 0 .. n - 1; false when a and b
  * share no row, column or diagonal (the empty set). */

@@ -1012,6 +1012,18 @@ val prim_fork(const val *a) { return closure(F_FORK, 1, a[0], a[1], a[2]); }
 
 /* ---- 61-66: mapping functions over containers ---- */
 
+static bool is_prim_value(val f, enum prim_id prim)
+{
+    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
+}
+
+/* fork(connect, first, last): the line between a pair's two points */
+static bool is_pair_line(val f)
+{
+    return f.kind == V_FUNC && f.u.f->kind == F_FORK && is_prim_value(f.u.f->a, PRIM_connect) &&
+           is_prim_value(f.u.f->b, PRIM_first) && is_prim_value(f.u.f->c, PRIM_last);
+}
+
 static void apply_body(void *ctx)
 {
     struct map_job *job = ctx;
@@ -1020,8 +1032,14 @@ static void apply_body(void *ctx)
     struct val_iter it;
     val item;
     val_iter_init(&it, job->container);
-    while (val_iter_next(&it, &item))
+    struct dsl_lines *lines = out.to_set && is_pair_line(job->function) ? dsl_lines_new() : NULL;
+    while (val_iter_next(&it, &item)) {
+        /* the line of a pair (a, b) is connect(a, b): first and last of a 2-tuple */
+        if (lines != NULL && item.kind == V_TUPLE && item.u.t->len == 2 &&
+            dsl_lines_add(lines, out.s, item.u.t->item[0], item.u.t->item[1]))
+            continue;
         collector_push(&out, fn_call1(job->function, item));
+    }
     job->result = collector_finish(&out);
 }
 
@@ -1149,13 +1167,15 @@ static void prapply_body(void *ctx)
     struct val_iter outer;
     val j;
     val_iter_init(&outer, job->right);
+    struct dsl_lines *lines = is_prim_value(job->function, PRIM_connect) ? dsl_lines_new() : NULL;
     while (val_iter_next(&outer, &j)) {
         require_iterable(job->left);
         struct val_iter inner;
         val i;
         val_iter_init(&inner, job->left);
         while (val_iter_next(&inner, &i))
-            set_add(out, fn_call2(job->function, i, j));
+            if (lines == NULL || !dsl_lines_add(lines, out, i, j))
+                set_add(out, fn_call2(job->function, i, j));
     }
     job->result = set_freeze(out);
 }

@@ -1414,6 +1414,19 @@ bool dsl_line_shape(int64_t ai, int64_t aj, int64_t bi, int64_t bj, struct line_
     return true;
 }
 
+/* A point connect_plain takes: a pair of plain ints of moderate size. */
+static bool is_coord_pair(val v)
+{
+    if (v.kind != V_TUPLE || v.u.t->len != 2)
+        return false;
+    for (int k = 0; k < 2; k++) {
+        val c = v.u.t->item[k];
+        if (c.kind != V_INT || c.u.i <= -DSL_LINE_COORD_LIMIT || c.u.i >= DSL_LINE_COORD_LIMIT)
+            return false;
+    }
+    return true;
+}
+
 /* connect() of two plain-int points (coordinates of moderate size, so nothing overflows): the
  * same sets, added in the same order as below, without Python's generic arithmetic (perf:
  * solve_22168020 connects every pair of a colour's cells). */
@@ -1440,6 +1453,85 @@ static bool connect_plain(val a, val b, val *result)
         tick_every(k);
     }
     *result = set_freeze(s);
+    return true;
+}
+
+/* The lines added to a set so far, by their unordered end points (dsl.h, dsl_lines_add). */
+struct dsl_lines {
+    uint64_t mask, used;
+    int64_t *key; /* 4 per slot: the smaller end point, then the larger; key[0] == INT64_MIN: free */
+};
+
+struct dsl_lines *dsl_lines_new(void)
+{
+    struct dsl_lines *ls = dsl_alloc(sizeof(*ls));
+    ls->mask = 63;
+    ls->used = 0;
+    ls->key = dsl_alloc(64 * 4 * sizeof(int64_t));
+    for (uint64_t k = 0; k < 64; k++)
+        ls->key[4 * k] = INT64_MIN;
+    return ls;
+}
+
+static uint64_t lines_hash(const int64_t *e)
+{
+    uint64_t h = 0x9E3779B97F4A7C15u;
+    for (int k = 0; k < 4; k++)
+        h = (h ^ (uint64_t)e[k]) * 0xC2B2AE3D27D4EB4Fu;
+    return h ^ (h >> 31);
+}
+
+/* Whether end points e were seen; notes them if not. */
+static bool lines_seen(struct dsl_lines *ls, const int64_t *e)
+{
+    if ((ls->used + 1) * 2 > ls->mask + 1) {
+        uint64_t old_slots = ls->mask + 1;
+        int64_t *old = ls->key;
+        ls->mask = old_slots * 2 - 1;
+        ls->key = dsl_alloc((ls->mask + 1) * 4 * sizeof(int64_t));
+        for (uint64_t k = 0; k <= ls->mask; k++)
+            ls->key[4 * k] = INT64_MIN;
+        for (uint64_t k = 0; k < old_slots; k++) {
+            if (old[4 * k] == INT64_MIN)
+                continue;
+            uint64_t i = lines_hash(&old[4 * k]) & ls->mask;
+            while (ls->key[4 * i] != INT64_MIN)
+                i = (i + 1) & ls->mask;
+            memcpy(&ls->key[4 * i], &old[4 * k], 4 * sizeof(int64_t));
+        }
+    }
+    for (uint64_t i = lines_hash(e) & ls->mask;; i = (i + 1) & ls->mask) {
+        int64_t *slot = &ls->key[4 * i];
+        if (slot[0] == INT64_MIN) {
+            memcpy(slot, e, 4 * sizeof(int64_t));
+            ls->used++;
+            return false;
+        }
+        if (memcmp(slot, e, 4 * sizeof(int64_t)) == 0)
+            return true;
+    }
+}
+
+bool dsl_lines_add(struct dsl_lines *ls, struct vset *out, val a, val b)
+{
+    DSL_TICK(); /* as the call of connect it replaces */
+    if (!is_coord_pair(a) || !is_coord_pair(b))
+        return false;
+    int64_t ai = a.u.t->item[0].u.i, aj = a.u.t->item[1].u.i, bi = b.u.t->item[0].u.i, bj = b.u.t->item[1].u.i;
+    struct line_shape l;
+    if (!dsl_line_shape(ai, aj, bi, bj, &l)) {
+        set_add(out, set_empty());
+        return true;
+    }
+    bool a_first = ai < bi || (ai == bi && aj <= bj);
+    int64_t e[4] = { a_first ? ai : bi, a_first ? aj : bj, a_first ? bi : ai, a_first ? bj : aj };
+    if (lines_seen(ls, e)) {
+        dsl_rt.lines_skipped++;
+        return true; /* connect(b, a) == connect(a, b), already in out: adding it changes nothing */
+    }
+    val line;
+    connect_plain(a, b, &line);
+    set_add(out, line);
     return true;
 }
 
