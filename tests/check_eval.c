@@ -518,7 +518,7 @@ static bool lines_fast(const char *name)
 
 START_TEST(test_lines_skipped)
 {
-    check_fixture("lines", 5, &dsl_rt.lines_skipped, lines_fast, 5);
+    check_fixture("lines", 7, &dsl_rt.lines_skipped, lines_fast, 5);
 }
 END_TEST
 

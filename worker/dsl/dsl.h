@@ -171,15 +171,18 @@ val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id prod
  * indices, plain-int positions). keys[k] for the container's k-th item; false for any other f
  * or container (then the caller calls f). */
 bool dsl_keys_direct(val key, val container, int64_t *keys);
-/* set_add(out, connect(a, b)) for a loop that adds many lines to one set (apply of
- * fork(connect, first, last) over a product, prapply(connect, a, b)): an empty line is not built
- * (the shared empty set is added), nor a line whose end points, in either order, were added
- * before (connect(b, a) equals connect(a, b), so adding it changes nothing; perf: a product of
- * a patch with itself has every pair both ways). False when a or b is not a pair of plain ints
- * below DSL_LINE_COORD_LIMIT (nothing added: call connect). ls: from dsl_lines_new, per set. */
+/* set_add(out, connect(a, b)) (colour None), or set_add(out, recolor(colour, connect(a, b))),
+ * for a loop that adds many lines to one set (apply of fork(connect, P, Q) or of
+ * fork(recolor, color, fork(connect, P, Q)) over pairs, P and Q picking parts of a pair with
+ * first and last; prapply(connect, a, b)): an empty line is not built (the shared empty set is
+ * added), nor a line whose end points, in either order, and colour were added before (connect(b,
+ * a) equals connect(a, b), so adding it changes nothing; perf: a product of a patch with itself
+ * has every pair both ways). False when a or b is not a pair of plain ints below
+ * DSL_LINE_COORD_LIMIT, or the colour not a plain int (nothing added: call the function).
+ * ls: from dsl_lines_new, per set and function. */
 struct dsl_lines;
 struct dsl_lines *dsl_lines_new(void);
-bool dsl_lines_add(struct dsl_lines *ls, struct vset *out, val a, val b);
+bool dsl_lines_add(struct dsl_lines *ls, struct vset *out, val a, val b, val colour);
 /* connect(a, b) of plain int points, |coordinates| < DSL_LINE_COORD_LIMIT: its n items, in the
  * order connect adds them, are (i0 + di * k, j0 + dj * k) for k = 0 .. n - 1; false when a and b
  * share no row, column or diagonal (the empty set). */

@@ -1017,11 +1017,81 @@ static bool is_prim_value(val f, enum prim_id prim)
     return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
 }
 
-/* fork(connect, first, last): the line between a pair's two points */
-static bool is_pair_line(val f)
+/* A function that only picks parts of 2-tuples with first and last (first, last, and their
+ * compose, chain and power): its steps, innermost first (0: first, 1: last); false otherwise. */
+#define PICK_STEPS 8
+struct pick {
+    uint8_t step[PICK_STEPS];
+    int n;
+};
+
+static bool pick_of(val f, struct pick *p)
 {
-    return f.kind == V_FUNC && f.u.f->kind == F_FORK && is_prim_value(f.u.f->a, PRIM_connect) &&
-           is_prim_value(f.u.f->b, PRIM_first) && is_prim_value(f.u.f->c, PRIM_last);
+    if (f.kind != V_FUNC)
+        return false;
+    const struct vfunc *fn = f.u.f;
+    switch (fn->kind) {
+    case F_PRIM:
+        if ((fn->prim != PRIM_first && fn->prim != PRIM_last) || p->n == PICK_STEPS)
+            return false;
+        p->step[p->n++] = fn->prim == PRIM_last;
+        return true;
+    case F_COMPOSE: return pick_of(fn->b, p) && pick_of(fn->a, p);
+    case F_CHAIN: return pick_of(fn->c, p) && pick_of(fn->b, p) && pick_of(fn->a, p);
+    case F_POWER:
+        for (int64_t k = 0; k < fn->n; k++)
+            if (k >= PICK_STEPS || !pick_of(fn->a, p))
+                return false;
+        return true;
+    default: return false;
+    }
+}
+
+/* The pick's value on x, where every step meets a 2-tuple (first and last are then its items);
+ * false otherwise (then the function is called). */
+static bool pick_apply(const struct pick *p, val x, val *out)
+{
+    for (int k = 0; k < p->n; k++) {
+        if (x.kind != V_TUPLE || x.u.t->len != 2)
+            return false;
+        x = x.u.t->item[p->step[k]];
+    }
+    *out = x;
+    return true;
+}
+
+/* apply's function as lines of pairs (dsl_lines_add): fork(connect, P, Q), or fork(recolor,
+ * color, fork(connect, P, Q)), P and Q picks. */
+struct pair_lines {
+    struct pick from, to;
+    bool recolour;
+};
+
+static bool pair_lines_of(val f, struct pair_lines *pl)
+{
+    if (f.kind != V_FUNC || f.u.f->kind != F_FORK)
+        return false;
+    pl->recolour = is_prim_value(f.u.f->a, PRIM_recolor) && is_prim_value(f.u.f->b, PRIM_color);
+    val line = pl->recolour ? f.u.f->c : f;
+    if (line.kind != V_FUNC || line.u.f->kind != F_FORK || !is_prim_value(line.u.f->a, PRIM_connect))
+        return false;
+    pl->from.n = pl->to.n = 0;
+    return pick_of(line.u.f->b, &pl->from) && pick_of(line.u.f->c, &pl->to);
+}
+
+/* Adds function(item) to out as dsl_lines_add does; false when it cannot (call the function). */
+static bool pair_line_add(const struct pair_lines *pl, struct dsl_lines *lines, struct vset *out, val item)
+{
+    val a, b, colour = v_none();
+    if (!pick_apply(&pl->from, item, &a) || !pick_apply(&pl->to, item, &b))
+        return false;
+    if (pl->recolour) { /* color(item) = next(iter(item))[0]: item[0][0] of a 2-tuple of cells */
+        val first = item.u.t->item[0];
+        if (first.kind != V_TUPLE || first.u.t->len == 0)
+            return false;
+        colour = first.u.t->item[0];
+    }
+    return dsl_lines_add(lines, out, a, b, colour);
 }
 
 static void apply_body(void *ctx)
@@ -1032,11 +1102,10 @@ static void apply_body(void *ctx)
     struct val_iter it;
     val item;
     val_iter_init(&it, job->container);
-    struct dsl_lines *lines = out.to_set && is_pair_line(job->function) ? dsl_lines_new() : NULL;
+    struct pair_lines pl;
+    struct dsl_lines *lines = out.to_set && pair_lines_of(job->function, &pl) ? dsl_lines_new() : NULL;
     while (val_iter_next(&it, &item)) {
-        /* the line of a pair (a, b) is connect(a, b): first and last of a 2-tuple */
-        if (lines != NULL && item.kind == V_TUPLE && item.u.t->len == 2 &&
-            dsl_lines_add(lines, out.s, item.u.t->item[0], item.u.t->item[1]))
+        if (lines != NULL && pair_line_add(&pl, lines, out.s, item))
             continue;
         collector_push(&out, fn_call1(job->function, item));
     }
@@ -1174,7 +1243,7 @@ static void prapply_body(void *ctx)
         val i;
         val_iter_init(&inner, job->left);
         while (val_iter_next(&inner, &i))
-            if (lines == NULL || !dsl_lines_add(lines, out, i, j))
+            if (lines == NULL || !dsl_lines_add(lines, out, i, j, v_none()))
                 set_add(out, fn_call2(job->function, i, j));
     }
     job->result = set_freeze(out);

@@ -1456,10 +1456,12 @@ static bool connect_plain(val a, val b, val *result)
     return true;
 }
 
-/* The lines added to a set so far, by their unordered end points (dsl.h, dsl_lines_add). */
+/* The lines added to a set so far, by their unordered end points and colour (dsl.h,
+ * dsl_lines_add). */
+#define LINE_KEY 5 /* the smaller end point, the larger, the colour (0 for plain lines) */
 struct dsl_lines {
     uint64_t mask, used;
-    int64_t *key; /* 4 per slot: the smaller end point, then the larger; key[0] == INT64_MIN: free */
+    int64_t *key; /* LINE_KEY per slot; key[0] == INT64_MIN: free (no coordinate is) */
 };
 
 struct dsl_lines *dsl_lines_new(void)
@@ -1467,71 +1469,73 @@ struct dsl_lines *dsl_lines_new(void)
     struct dsl_lines *ls = dsl_alloc(sizeof(*ls));
     ls->mask = 63;
     ls->used = 0;
-    ls->key = dsl_alloc(64 * 4 * sizeof(int64_t));
+    ls->key = dsl_alloc(64 * LINE_KEY * sizeof(int64_t));
     for (uint64_t k = 0; k < 64; k++)
-        ls->key[4 * k] = INT64_MIN;
+        ls->key[LINE_KEY * k] = INT64_MIN;
     return ls;
 }
 
 static uint64_t lines_hash(const int64_t *e)
 {
     uint64_t h = 0x9E3779B97F4A7C15u;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < LINE_KEY; k++)
         h = (h ^ (uint64_t)e[k]) * 0xC2B2AE3D27D4EB4Fu;
     return h ^ (h >> 31);
 }
 
-/* Whether end points e were seen; notes them if not. */
+/* Whether key e was seen; notes it if not. */
 static bool lines_seen(struct dsl_lines *ls, const int64_t *e)
 {
     if ((ls->used + 1) * 2 > ls->mask + 1) {
         uint64_t old_slots = ls->mask + 1;
         int64_t *old = ls->key;
         ls->mask = old_slots * 2 - 1;
-        ls->key = dsl_alloc((ls->mask + 1) * 4 * sizeof(int64_t));
+        ls->key = dsl_alloc((ls->mask + 1) * LINE_KEY * sizeof(int64_t));
         for (uint64_t k = 0; k <= ls->mask; k++)
-            ls->key[4 * k] = INT64_MIN;
+            ls->key[LINE_KEY * k] = INT64_MIN;
         for (uint64_t k = 0; k < old_slots; k++) {
-            if (old[4 * k] == INT64_MIN)
+            if (old[LINE_KEY * k] == INT64_MIN)
                 continue;
-            uint64_t i = lines_hash(&old[4 * k]) & ls->mask;
-            while (ls->key[4 * i] != INT64_MIN)
+            uint64_t i = lines_hash(&old[LINE_KEY * k]) & ls->mask;
+            while (ls->key[LINE_KEY * i] != INT64_MIN)
                 i = (i + 1) & ls->mask;
-            memcpy(&ls->key[4 * i], &old[4 * k], 4 * sizeof(int64_t));
+            memcpy(&ls->key[LINE_KEY * i], &old[LINE_KEY * k], LINE_KEY * sizeof(int64_t));
         }
     }
     for (uint64_t i = lines_hash(e) & ls->mask;; i = (i + 1) & ls->mask) {
-        int64_t *slot = &ls->key[4 * i];
+        int64_t *slot = &ls->key[LINE_KEY * i];
         if (slot[0] == INT64_MIN) {
-            memcpy(slot, e, 4 * sizeof(int64_t));
+            memcpy(slot, e, LINE_KEY * sizeof(int64_t));
             ls->used++;
             return false;
         }
-        if (memcmp(slot, e, 4 * sizeof(int64_t)) == 0)
+        if (memcmp(slot, e, LINE_KEY * sizeof(int64_t)) == 0)
             return true;
     }
 }
 
-bool dsl_lines_add(struct dsl_lines *ls, struct vset *out, val a, val b)
+bool dsl_lines_add(struct dsl_lines *ls, struct vset *out, val a, val b, val colour)
 {
     DSL_TICK(); /* as the call of connect it replaces */
-    if (!is_coord_pair(a) || !is_coord_pair(b))
+    bool recolour = colour.kind != V_NONE;
+    if (!is_coord_pair(a) || !is_coord_pair(b) || (recolour && colour.kind != V_INT))
         return false;
     int64_t ai = a.u.t->item[0].u.i, aj = a.u.t->item[1].u.i, bi = b.u.t->item[0].u.i, bj = b.u.t->item[1].u.i;
     struct line_shape l;
     if (!dsl_line_shape(ai, aj, bi, bj, &l)) {
-        set_add(out, set_empty());
+        set_add(out, set_empty()); /* recolor() of the empty line is the empty set too */
         return true;
     }
     bool a_first = ai < bi || (ai == bi && aj <= bj);
-    int64_t e[4] = { a_first ? ai : bi, a_first ? aj : bj, a_first ? bi : ai, a_first ? bj : aj };
+    int64_t e[LINE_KEY] = { a_first ? ai : bi, a_first ? aj : bj, a_first ? bi : ai, a_first ? bj : aj,
+                            recolour ? colour.u.i : 0 };
     if (lines_seen(ls, e)) {
         dsl_rt.lines_skipped++;
         return true; /* connect(b, a) == connect(a, b), already in out: adding it changes nothing */
     }
     val line;
     connect_plain(a, b, &line);
-    set_add(out, line);
+    set_add(out, recolour ? call2(prim_recolor, colour, line) : line);
     return true;
 }
 
