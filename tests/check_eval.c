@@ -522,6 +522,19 @@ START_TEST(test_lines_skipped)
 }
 END_TEST
 
+/* sfilter by fork(equality, P, Q) or matcher(P, value), P and Q picks (prims_core.c,
+ * pick_test_of): the *_fast programs answered without calls; sets and ints as items never. */
+static bool picks_fast(const char *name)
+{
+    return strstr(name, "_fast") != NULL;
+}
+
+START_TEST(test_picks_direct)
+{
+    check_fixture("picks", 6, &dsl_rt.picks_direct, picks_fast, 5);
+}
+END_TEST
+
 /* ---- eval_program ---- */
 
 static const char program_text[] =
@@ -1161,6 +1174,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_mapply_sinks);
     tcase_add_test(tc, test_keys_direct);
     tcase_add_test(tc, test_lines_skipped);
+    tcase_add_test(tc, test_picks_direct);
     tcase_add_test(tc, test_shifted_patch_facts);
     suite_add_tcase(s, tc);
     return s;

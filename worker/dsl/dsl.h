@@ -60,6 +60,7 @@ struct dsl_runtime {
     uint64_t grid_sinks;             /* sinks of a patch written straight by dsl_sink_into_grid */
     uint64_t keys_direct;            /* min/max keys computed by dsl_keys_direct so far */
     uint64_t lines_skipped;          /* lines dsl_lines_add found added before, so far */
+    uint64_t picks_direct;           /* sfilter conditions answered by comparing picked parts */
 };
 extern struct dsl_runtime dsl_rt;
 

@@ -680,18 +680,116 @@ struct map_job {
     bool matched;  /* extract: whether there was one */
 };
 
+static bool is_prim_value(val f, enum prim_id prim)
+{
+    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
+}
+
+/* A function that only picks parts of 2-tuples with first and last (first, last, and their
+ * compose, chain and power): its steps, innermost first (0: first, 1: last); false otherwise. */
+#define PICK_STEPS 8
+struct pick {
+    uint8_t step[PICK_STEPS];
+    int n;
+};
+
+static bool pick_of(val f, struct pick *p)
+{
+    if (f.kind != V_FUNC)
+        return false;
+    const struct vfunc *fn = f.u.f;
+    switch (fn->kind) {
+    case F_PRIM:
+        if ((fn->prim != PRIM_first && fn->prim != PRIM_last) || p->n == PICK_STEPS)
+            return false;
+        p->step[p->n++] = fn->prim == PRIM_last;
+        return true;
+    case F_COMPOSE: return pick_of(fn->b, p) && pick_of(fn->a, p);
+    case F_CHAIN: return pick_of(fn->c, p) && pick_of(fn->b, p) && pick_of(fn->a, p);
+    case F_POWER:
+        for (int64_t k = 0; k < fn->n; k++)
+            if (k >= PICK_STEPS || !pick_of(fn->a, p))
+                return false;
+        return true;
+    default: return false;
+    }
+}
+
+/* The pick's value on x, where every step meets a 2-tuple (first and last are then its items);
+ * false otherwise (then the function is called). */
+static bool pick_apply(const struct pick *p, val x, val *out)
+{
+    for (int k = 0; k < p->n; k++) {
+        if (x.kind != V_TUPLE || x.u.t->len != 2)
+            return false;
+        x = x.u.t->item[p->step[k]];
+    }
+    *out = x;
+    return true;
+}
+
+/* A condition answered without calls: fork(equality, P, Q) or matcher(P, value), P and Q picks
+ * (sfilter over the pairs of a product, or over cells by colour). */
+struct pick_test {
+    bool matcher;
+    struct pick left, right;
+    val value; /* matcher */
+};
+
+static bool pick_test_of(val f, struct pick_test *t)
+{
+    if (f.kind != V_FUNC)
+        return false;
+    const struct vfunc *fn = f.u.f;
+    t->left.n = t->right.n = 0;
+    if (fn->kind == F_MATCHER) {
+        t->matcher = true;
+        t->value = fn->b;
+        return pick_of(fn->a, &t->left);
+    }
+    t->matcher = false;
+    return fn->kind == F_FORK && is_prim_value(fn->a, PRIM_equality) && pick_of(fn->b, &t->left) &&
+           pick_of(fn->c, &t->right);
+}
+
+/* The condition's truth on x (*truth), or false when a pick does not apply (call it). */
+static bool pick_test_apply(const struct pick_test *t, val x, bool *truth)
+{
+    val a, b;
+    if (!pick_apply(&t->left, x, &a))
+        return false;
+    if (t->matcher) {
+        b = t->value;
+    } else if (!pick_apply(&t->right, x, &b)) {
+        return false;
+    }
+    *truth = val_same_object(a, b) || val_eq(a, b);
+    dsl_rt.picks_direct++;
+    return true;
+}
+
 static void sfilter_body(void *ctx)
 {
     struct map_job *job = ctx;
     struct collector out;
     collector_init_like(&out, job->container, (uint64_t)val_len(job->container));
     if (out.to_set) {
-        /* perf: slot order as set iteration, adding with the hash the entry stores */
+        /* perf: slot order as set iteration, adding with the hash the entry stores; a condition
+         * that only compares picked parts answered without calls (solve_06df4c85 keeps the pairs
+         * of a product whose two cells have one colour) */
+        struct pick_test t;
+        bool picks = pick_test_of(job->function, &t);
         struct set_entry buf[SET_CHUNK];
-        for (int64_t pos = 0, n; set_chunk(job->container.u.s, &pos, buf, &n);)
-            for (int64_t k = 0; k < n; k++)
-                if (fn_test1(job->function, buf[k].key))
+        for (int64_t pos = 0, n; set_chunk(job->container.u.s, &pos, buf, &n);) {
+            for (int64_t k = 0; k < n; k++) {
+                bool keep;
+                if (!picks || !pick_test_apply(&t, buf[k].key, &keep))
+                    keep = fn_test1(job->function, buf[k].key);
+                if (keep)
                     set_add_hashed(out.s, buf[k].key, buf[k].hash);
+            }
+            DSL_TICK();
+        }
         job->result = collector_finish(&out);
         return;
     }
@@ -1012,53 +1110,6 @@ val prim_fork(const val *a) { return closure(F_FORK, 1, a[0], a[1], a[2]); }
 
 /* ---- 61-66: mapping functions over containers ---- */
 
-static bool is_prim_value(val f, enum prim_id prim)
-{
-    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
-}
-
-/* A function that only picks parts of 2-tuples with first and last (first, last, and their
- * compose, chain and power): its steps, innermost first (0: first, 1: last); false otherwise. */
-#define PICK_STEPS 8
-struct pick {
-    uint8_t step[PICK_STEPS];
-    int n;
-};
-
-static bool pick_of(val f, struct pick *p)
-{
-    if (f.kind != V_FUNC)
-        return false;
-    const struct vfunc *fn = f.u.f;
-    switch (fn->kind) {
-    case F_PRIM:
-        if ((fn->prim != PRIM_first && fn->prim != PRIM_last) || p->n == PICK_STEPS)
-            return false;
-        p->step[p->n++] = fn->prim == PRIM_last;
-        return true;
-    case F_COMPOSE: return pick_of(fn->b, p) && pick_of(fn->a, p);
-    case F_CHAIN: return pick_of(fn->c, p) && pick_of(fn->b, p) && pick_of(fn->a, p);
-    case F_POWER:
-        for (int64_t k = 0; k < fn->n; k++)
-            if (k >= PICK_STEPS || !pick_of(fn->a, p))
-                return false;
-        return true;
-    default: return false;
-    }
-}
-
-/* The pick's value on x, where every step meets a 2-tuple (first and last are then its items);
- * false otherwise (then the function is called). */
-static bool pick_apply(const struct pick *p, val x, val *out)
-{
-    for (int k = 0; k < p->n; k++) {
-        if (x.kind != V_TUPLE || x.u.t->len != 2)
-            return false;
-        x = x.u.t->item[p->step[k]];
-    }
-    *out = x;
-    return true;
-}
 
 /* apply's function as lines of pairs (dsl_lines_add): fork(connect, P, Q), or fork(recolor,
  * color, fork(connect, P, Q)), P and Q picks. */
