@@ -464,19 +464,20 @@ START_TEST(test_extreme_of_removal)
 }
 END_TEST
 
+/* The fixture programs a fast path must take: those named *_fast. */
+static bool named_fast(const char *name)
+{
+    return strstr(name, "_fast") != NULL;
+}
+
 /* mapply(lbind(shift, patch), offsets) and mapply(rbind(shoot, direction), starts) (dsl.h,
  * dsl_mapply_shifts): the *_fast programs answered by it on the three larger inputs, directly and
  * through the DAG (6 times at least); copies that overlap little, offsets that are not pairs, an
  * empty patch, a tuple of offsets, a patch of 1-tuples (whose error must come from the offsets,
  * as in Python), lines that are all empty and starts that are cells never. */
-static bool shifts_fast(const char *name)
-{
-    return strstr(name, "_fast") != NULL;
-}
-
 START_TEST(test_mapply_shifts)
 {
-    check_fixture("shifts", 14, &dsl_rt.shift_merges, shifts_fast, 5);
+    check_fixture("shifts", 14, &dsl_rt.shift_merges, named_fast, 5);
 }
 END_TEST
 
@@ -484,54 +485,34 @@ END_TEST
  * dsl_sink_into_grid): the *_fast programs written straight into the grid on all 6 inputs,
  * planned; conflicting colours, True against 1, failures in the function, in merge and in the
  * sink, results that are not plain patches, a tuple container and a mapply used twice never. */
-static bool sinks_fast(const char *name)
-{
-    return strstr(name, "_fast") != NULL;
-}
-
 START_TEST(test_mapply_sinks)
 {
-    check_fixture("sinks", 35, &dsl_rt.grid_sinks, sinks_fast, 5);
+    check_fixture("sinks", 35, &dsl_rt.grid_sinks, named_fast, 5);
 }
 END_TEST
 
 /* min/max by compose(lbind(manhattan, patch), initset) (dsl.h, dsl_keys_direct): the *_fast
  * programs' keys computed directly on every input; an empty patch, colours and a patch of
  * objects never. */
-static bool keys_fast(const char *name)
-{
-    return strstr(name, "_fast") != NULL;
-}
-
 START_TEST(test_keys_direct)
 {
-    check_fixture("keys", 5, &dsl_rt.keys_direct, keys_fast, 5);
+    check_fixture("keys", 5, &dsl_rt.keys_direct, named_fast, 5);
 }
 END_TEST
 
 /* Many lines into one set (dsl.h, dsl_lines_add): the *_fast programs skip lines whose end
  * points came before in the other order; one-way pairs, cells and a tuple never. */
-static bool lines_fast(const char *name)
-{
-    return strstr(name, "_fast") != NULL;
-}
-
 START_TEST(test_lines_skipped)
 {
-    check_fixture("lines", 7, &dsl_rt.lines_skipped, lines_fast, 5);
+    check_fixture("lines", 7, &dsl_rt.lines_skipped, named_fast, 5);
 }
 END_TEST
 
 /* sfilter by fork(equality, P, Q) or matcher(P, value), P and Q picks (prims_core.c,
  * pick_test_of): the *_fast programs answered without calls; sets and ints as items never. */
-static bool picks_fast(const char *name)
-{
-    return strstr(name, "_fast") != NULL;
-}
-
 START_TEST(test_picks_direct)
 {
-    check_fixture("picks", 6, &dsl_rt.picks_direct, picks_fast, 5);
+    check_fixture("picks", 6, &dsl_rt.picks_direct, named_fast, 5);
 }
 END_TEST
 

@@ -95,6 +95,11 @@ bool fn_test1(val f, val x);
 val dsl_call_keeping_result(val (*fn)(const val *argv), const val *argv);
 int fn_arity(val f);                       /* co_argcount */
 val fn_prim(enum prim_id id);              /* the (unique) function value of a primitive */
+/* Whether f is the primitive prim as a function value (fast paths that recognise closures). */
+static inline bool fn_is_prim(val f, enum prim_id prim)
+{
+    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
+}
 struct vfunc *fn_new(enum func_kind kind, uint8_t arity); /* a new closure with a fresh id */
 
 /* The call memo. The DSL is pure and no DSL code catches an exception, so a closure called

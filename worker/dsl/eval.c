@@ -494,6 +494,17 @@ static void memo_fail(struct eval_state *st, uint32_t id, enum dsl_outcome outco
     m->value = v_none();
 }
 
+/* Node id, which was running, computed r. */
+static void memo_store(struct eval_state *st, uint32_t id, val r)
+{
+    st->current = NO_NODE;
+    struct memo *m = &st->memo[id];
+    region_note(st, id, false);
+    m->gen = st->gen;
+    m->failed = 0;
+    m->value = r;
+}
+
 static val leaf_value(const struct eval_state *st, struct ref r)
 {
     switch (r.kind) {
@@ -588,12 +599,7 @@ static void node_compute_fused(struct eval_state *st, uint32_t id, int at)
     dsl_rt.calls += 2;
     val r = dsl_sink_into_grid((enum prim_id)nd->callee.id, grid, value, (enum prim_id)m->callee.id, p0, p1);
     dsl_rt.depth--;
-    st->current = NO_NODE;
-    struct memo *mm = &st->memo[id];
-    region_note(st, id, false);
-    mm->gen = st->gen;
-    mm->failed = 0;
-    mm->value = r;
+    memo_store(st, id, r);
 }
 
 /* Runs node id, whose operands are all evaluated. */
@@ -621,12 +627,7 @@ static void node_compute(struct eval_state *st, uint32_t id)
     eval_nodes_run++;
     val r = fn_call(f, nd->nargs, args);
     dsl_memo_mark_line_value(r);
-    st->current = NO_NODE;
-    struct memo *m = &st->memo[id];
-    region_note(st, id, false);
-    m->gen = st->gen;
-    m->failed = 0;
-    m->value = r;
+    memo_store(st, id, r);
 }
 
 /* Operands still to compute, and failed ones (eval_root fails the candidate where it meets them). */

@@ -680,10 +680,6 @@ struct map_job {
     bool matched;  /* extract: whether there was one */
 };
 
-static bool is_prim_value(val f, enum prim_id prim)
-{
-    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
-}
 
 /* A function that only picks parts of 2-tuples with first and last (first, last, and their
  * compose, chain and power): its steps, innermost first (0: first, 1: last); false otherwise. */
@@ -748,7 +744,7 @@ static bool pick_test_of(val f, struct pick_test *t)
         return pick_of(fn->a, &t->left);
     }
     t->matcher = false;
-    return fn->kind == F_FORK && is_prim_value(fn->a, PRIM_equality) && pick_of(fn->b, &t->left) &&
+    return fn->kind == F_FORK && fn_is_prim(fn->a, PRIM_equality) && pick_of(fn->b, &t->left) &&
            pick_of(fn->c, &t->right);
 }
 
@@ -1122,9 +1118,9 @@ static bool pair_lines_of(val f, struct pair_lines *pl)
 {
     if (f.kind != V_FUNC || f.u.f->kind != F_FORK)
         return false;
-    pl->recolour = is_prim_value(f.u.f->a, PRIM_recolor) && is_prim_value(f.u.f->b, PRIM_color);
+    pl->recolour = fn_is_prim(f.u.f->a, PRIM_recolor) && fn_is_prim(f.u.f->b, PRIM_color);
     val line = pl->recolour ? f.u.f->c : f;
-    if (line.kind != V_FUNC || line.u.f->kind != F_FORK || !is_prim_value(line.u.f->a, PRIM_connect))
+    if (line.kind != V_FUNC || line.u.f->kind != F_FORK || !fn_is_prim(line.u.f->a, PRIM_connect))
         return false;
     pl->from.n = pl->to.n = 0;
     return pick_of(line.u.f->b, &pl->from) && pick_of(line.u.f->c, &pl->to);
@@ -1287,7 +1283,7 @@ static void prapply_body(void *ctx)
     struct val_iter outer;
     val j;
     val_iter_init(&outer, job->right);
-    struct dsl_lines *lines = is_prim_value(job->function, PRIM_connect) ? dsl_lines_new() : NULL;
+    struct dsl_lines *lines = fn_is_prim(job->function, PRIM_connect) ? dsl_lines_new() : NULL;
     while (val_iter_next(&outer, &j)) {
         require_iterable(job->left);
         struct val_iter inner;

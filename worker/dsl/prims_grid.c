@@ -2101,17 +2101,25 @@ static int64_t abs_checked(int64_t x)
     return x < 0 ? int_sub(0, x) : x;
 }
 
+/* The positions of a PS_INDICES/PS_OBJECT patch in its order, as i0, j0, i1, j1, ... */
+static int64_t *plain_patch_positions(val patch, enum patch_shape shape)
+{
+    int64_t *xy = dsl_alloc((size_t)patch.u.s->used * 2 * sizeof(int64_t)), k = 0;
+    val item;
+    for (int64_t p = 0; set_next(patch.u.s, &p, &item); k++) {
+        val ij = fast_index(item, shape);
+        xy[2 * k] = ij.u.t->item[0].u.i;
+        xy[2 * k + 1] = ij.u.t->item[1].u.i;
+    }
+    return xy;
+}
+
 /* min over all pairs when both patches are PS_INDICES/PS_OBJECT: plain int arithmetic. */
 static int64_t manhattan_fast(val pa, enum patch_shape sa, val pb, enum patch_shape sb)
 {
-    int64_t nb = pb.u.s->used, k = 0;
-    int64_t *bi = dsl_alloc((size_t)nb * 2 * sizeof(int64_t));
+    int64_t nb = pb.u.s->used, k;
+    const int64_t *bi = plain_patch_positions(pb, sb);
     val item;
-    for (int64_t p = 0; set_next(pb.u.s, &p, &item); k++) {
-        val ij = fast_index(item, sb);
-        bi[2 * k] = ij.u.t->item[0].u.i;
-        bi[2 * k + 1] = ij.u.t->item[1].u.i;
-    }
     bool have = false;
     int64_t best = 0;
     for (int64_t p = 0; set_next(pa.u.s, &p, &item);) {
@@ -2129,18 +2137,13 @@ static int64_t manhattan_fast(val pa, enum patch_shape sa, val pb, enum patch_sh
     return best;
 }
 
-static bool is_prim_function(val f, enum prim_id prim)
-{
-    return f.kind == V_FUNC && f.u.f->kind == F_PRIM && f.u.f->prim == prim;
-}
-
 bool dsl_keys_direct(val key, val container, int64_t *keys)
 {
-    if (key.kind != V_FUNC || key.u.f->kind != F_COMPOSE || !is_prim_function(key.u.f->b, PRIM_initset))
+    if (key.kind != V_FUNC || key.u.f->kind != F_COMPOSE || !fn_is_prim(key.u.f->b, PRIM_initset))
         return false;
     val outer = key.u.f->a;
     if (outer.kind != V_FUNC || outer.u.f->kind != F_LBIND || outer.u.f->arity != 1 ||
-        !is_prim_function(outer.u.f->a, PRIM_manhattan))
+        !fn_is_prim(outer.u.f->a, PRIM_manhattan))
         return false;
     val patch = outer.u.f->b;
     enum patch_shape sa = patch_shape(patch), sx = patch_shape(container);
@@ -2148,14 +2151,8 @@ bool dsl_keys_direct(val key, val container, int64_t *keys)
         return false;
     /* manhattan(patch, initset(x)): x's position against each of the patch's */
     int64_t na = patch.u.s->used, k = 0;
-    int64_t *a = dsl_alloc((size_t)na * 2 * sizeof(int64_t));
+    const int64_t *a = plain_patch_positions(patch, sa);
     val item;
-    for (int64_t p = 0; set_next(patch.u.s, &p, &item); k++) {
-        val ij = fast_index(item, sa);
-        a[2 * k] = ij.u.t->item[0].u.i;
-        a[2 * k + 1] = ij.u.t->item[1].u.i;
-    }
-    k = 0;
     for (int64_t p = 0; set_next(container.u.s, &p, &item); k++) {
         val ij = fast_index(item, sx);
         int64_t i = ij.u.t->item[0].u.i, j = ij.u.t->item[1].u.i, best = INT64_MAX;

@@ -725,8 +725,7 @@ struct nested_job {
 
 static bool is_fork_of_mapply(val f)
 {
-    return f.kind == V_FUNC && f.u.f->kind == F_FORK && f.u.f->arity == 1 && f.u.f->a.kind == V_FUNC &&
-           f.u.f->a.u.f->kind == F_PRIM && f.u.f->a.u.f->prim == PRIM_mapply;
+    return f.kind == V_FUNC && f.u.f->kind == F_FORK && f.u.f->arity == 1 && fn_is_prim(f.u.f->a, PRIM_mapply);
 }
 
 /* The inner mapply's result, at the depth fork's call of it has (its frame and mapply's). */
