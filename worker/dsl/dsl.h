@@ -140,6 +140,7 @@ struct dsl_copies {
     const struct copy_item *item; /* the pattern: n items (none: every shoot() is empty) */
     int64_t n;
     bool object;                  /* cells (c, (i, j)), else indices (i, j) */
+    struct copy_item lo, hi;      /* the items' least and greatest c, i and j (when n > 0) */
     const val *offset;            /* the container's m items, in its order */
     int64_t m;
 };
@@ -174,9 +175,9 @@ val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id prod
  * known to be total on the container's items and cheap to compute directly: f =
  * compose(lbind(manhattan, patch), initset) (the distance from a fixed patch to each item, as
  * solve_49d1d64f asks for each border cell), patch and container plain patches (cells or
- * indices, plain-int positions). keys[k] for the container's k-th item; false for any other f
- * or container (then the caller calls f). */
-bool dsl_keys_direct(val key, val container, int64_t *keys);
+ * indices, plain-int positions): keys[k] for the container's k-th item, or NULL for any other f
+ * or container (then the caller calls f; nothing is allocated then). */
+const int64_t *dsl_keys_direct(val key, val container);
 /* set_add(out, connect(a, b)) (colour None), or set_add(out, recolor(colour, connect(a, b))),
  * for a loop that adds many lines to one set (apply of fork(connect, P, Q) or of
  * fork(recolor, color, fork(connect, P, Q)) over pairs, P and Q picking parts of a pair with

@@ -536,11 +536,10 @@ static uint32_t failed_operand(const struct eval_state *st, const struct pnode *
 /* Fusion of a sink and the patch it writes: paint(grid, M), fill(grid, value, M) or
  * underfill(grid, value, M), where M is mapply(function, container) or mfilter(container,
  * function) (or, for fill and underfill, ofcolor(grid, value)), used by nothing else in the plan
- * and not computed yet. Then M's operands take its
- * place in the walk and the sink is computed from them (dsl_sink_into_grid: the same value or
- * failure, without the merged patch where its order
- * cannot matter; perf: solve_1f0c79e5 paints up to 150,000 shifted cells, most of them outside
- * the grid). The sink's operand number of M, or -1. */
+ * and not computed yet. Then M's operands take its place in the walk and the sink is computed
+ * from them (dsl_sink_into_grid: the same value or failure, without the merged patch where its
+ * order cannot matter; perf: solve_1f0c79e5 paints up to 150,000 shifted cells, most of them
+ * outside the grid). The sink's operand number of M, or -1. */
 static int fused_operand(const struct eval_state *st, const struct pnode *nd)
 {
     if (st->cand == NO_NODE || nd->callee.kind != REF_PRIM)
@@ -552,9 +551,11 @@ static int fused_operand(const struct eval_state *st, const struct pnode *nd)
         return -1;
     const struct pnode *m = &st->nodes[nd->arg[at].id];
     const struct memo *mm = &st->memo[nd->arg[at].id];
+    if (m->callee.kind != REF_PRIM || m->nargs != 2)
+        return -1;
     bool producer = m->callee.id == PRIM_mapply || m->callee.id == PRIM_mfilter ||
                     (m->callee.id == PRIM_ofcolor && at == 2); /* fill of indices; paint fails */
-    if (m->callee.kind != REF_PRIM || !producer || m->nargs != 2)
+    if (!producer)
         return -1;
     return mm->uses_plan == st->plan && mm->uses == 1 && mm->gen != st->gen ? at : -1;
 }
@@ -664,9 +665,9 @@ static uint32_t walk(struct eval_state *st, bool later_only)
                     push_operand(st, &sp, nd->arg[i]);
                     continue;
                 }
-                const struct pnode *mapply = &st->nodes[nd->arg[i].id];
-                for (int k = mapply->nargs - 1; k >= 0; k--)
-                    push_operand(st, &sp, mapply->arg[k]);
+                const struct pnode *producer = &st->nodes[nd->arg[i].id];
+                for (int k = producer->nargs - 1; k >= 0; k--)
+                    push_operand(st, &sp, producer->arg[k]);
             }
             push_operand(st, &sp, nd->callee);
             continue;

@@ -680,7 +680,6 @@ struct map_job {
     bool matched;  /* extract: whether there was one */
 };
 
-
 /* A function that only picks parts of 2-tuples with first and last (first, last, and their
  * compose, chain and power): its steps, innermost first (0: first, 1: last); false otherwise. */
 #define PICK_STEPS 8
@@ -1105,7 +1104,6 @@ val prim_power(const val *a)
 val prim_fork(const val *a) { return closure(F_FORK, 1, a[0], a[1], a[2]); }
 
 /* ---- 61-66: mapping functions over containers ---- */
-
 
 /* apply's function as lines of pairs (dsl_lines_add): fork(connect, P, Q), or fork(recolor,
  * color, fork(connect, P, Q)), P and Q picks. */

@@ -23,14 +23,6 @@
 
 static inline bool is_plain_int(val v) { return v.kind == V_INT; }
 
-/* a == b, without a call for the common int/int case. */
-static inline bool eq_fast(val a, val b)
-{
-    if (v_is_int(a) && v_is_int(b))
-        return a.u.i == b.u.i;
-    return val_eq(a, b);
-}
-
 static val *alloc_vals(int64_t n)
 {
     return dsl_alloc((size_t)(n > 0 ? n : 1) * sizeof(val));
@@ -394,7 +386,7 @@ static val pick_color(const struct color_runs *c, bool most)
                 int64_t n;
                 const val *vs = color_run(c, r, &n);
                 for (int64_t k = 0; k < n; k++)
-                    count += eq_fast(vs[k], key);
+                    count += val_eq_fast(vs[k], key);
             }
             DSL_TICK();
         }
@@ -429,7 +421,7 @@ val prim_colorcount(const val *a)
             if (row.kind != V_TUPLE)
                 dsl_raise(EXC_ATTRIBUTE, "'%s' object has no attribute 'count'", val_type_name(row));
             for (uint32_t k = 0; k < row.u.t->len; k++)
-                total += eq_fast(row.u.t->item[k], value);
+                total += val_eq_fast(row.u.t->item[k], value);
         }
         return v_int(total);
     }
@@ -438,7 +430,7 @@ val prim_colorcount(const val *a)
     for (int64_t k = 0; k < n; k++) {
         val v, rest;
         val_unpack2(items[k], &v, &rest);
-        total += eq_fast(v, value);
+        total += val_eq_fast(v, value);
     }
     return v_int(total);
 }
@@ -493,7 +485,7 @@ val prim_colorfilter(const val *a)
             dsl_raise(EXC_TYPE, "'%s' object is not iterable", val_type_name(obj));
         if (val_len(obj) == 0)  /* StopIteration inside a generator (PEP 479) */
             dsl_raise(EXC_RUNTIME, "generator raised StopIteration");
-        if (eq_fast(val_index(first_item(obj), 0), value))
+        if (val_eq_fast(val_index(first_item(obj), 0), value))
             set_add(s, obj);
     }
     return set_freeze(s);
@@ -506,7 +498,7 @@ val prim_sizefilter(const val *a)
     const val *items = val_items(a[0], &n);
     struct vset *s = set_new();
     for (int64_t k = 0; k < n; k++) {
-        if (eq_fast(v_int(val_len(items[k])), want))
+        if (val_eq_fast(v_int(val_len(items[k])), want))
             set_add(s, items[k]);
     }
     return set_freeze(s);
@@ -633,7 +625,7 @@ val prim_ofcolor(const val *a)
         int64_t w;
         const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++) {
-            if (eq_fast(cells[j], value)) {
+            if (val_eq_fast(cells[j], value)) {
                 set_add(s, tuple_ints(i, j));
                 box_add(&box, i, j);
             }
@@ -978,14 +970,7 @@ static bool shifted_copies_merged(const struct dsl_copies *c, val *result)
     int64_t n = c->n, m = c->m;
     bool object = c->object;
     const val *offsets = c->offset;
-    int64_t lo[3] = { INT64_MAX, INT64_MAX, INT64_MAX }, hi[3] = { INT64_MIN, INT64_MIN, INT64_MIN };
-    for (int64_t k = 0; k < n; k++) {
-        int64_t v[3] = { it[k].c, it[k].i, it[k].j };
-        for (int d = 0; d < 3; d++) {
-            lo[d] = v[d] < lo[d] ? v[d] : lo[d];
-            hi[d] = v[d] > hi[d] ? v[d] : hi[d];
-        }
-    }
+    const int64_t lo[3] = { c->lo.c, c->lo.i, c->lo.j }, hi[3] = { c->hi.c, c->hi.i, c->hi.j };
     int64_t dlo[2] = { INT64_MAX, INT64_MAX }, dhi[2] = { INT64_MIN, INT64_MIN };
     for (int64_t k = 0; k < m; k++) {
         for (int d = 0; d < 2; d++) {
@@ -1157,6 +1142,15 @@ bool dsl_mapply_copies(val function, val container, struct dsl_copies *c)
     bool shoot = f->kind == F_RBIND && f->a.u.f->prim == PRIM_shoot;
     if (!(shift ? shift_copies(f->b, c) : shoot && shoot_copies(f->b, c)))
         return false;
+    c->lo = (struct copy_item){ INT64_MAX, INT64_MAX, INT64_MAX };
+    c->hi = (struct copy_item){ INT64_MIN, INT64_MIN, INT64_MIN };
+    for (int64_t k = 0; k < c->n; k++) {
+        const struct copy_item *q = &c->item[k];
+        c->lo = (struct copy_item){ q->c < c->lo.c ? q->c : c->lo.c, q->i < c->lo.i ? q->i : c->lo.i,
+                                    q->j < c->lo.j ? q->j : c->lo.j };
+        c->hi = (struct copy_item){ q->c > c->hi.c ? q->c : c->hi.c, q->i > c->hi.i ? q->i : c->hi.i,
+                                    q->j > c->hi.j ? q->j : c->hi.j };
+    }
     c->offset = val_items(container, &c->m);
     for (int64_t k = 0; k < c->m; k++) {
         if (!is_int_pair(c->offset[k]) || !copy_coord_ok(c->offset[k].u.t->item[0].u.i) ||
@@ -1261,7 +1255,6 @@ val prim_neighbors(const val *a)
  * the hash of the tuple (i, j). `occupied` is only ever asked for membership and its size
  * (x in occupied, neighborhood - occupied), so it is a bitmap and a count.
  * ------------------------------------------------------------------------------------------ */
-
 
 /* Position keys: (i + 1) * (w + 2) + (j + 1), so that the ring of neighbours just outside the
  * grid (which diagfun() produces) has keys too. */
@@ -1512,7 +1505,7 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
             for (int64_t k = 0; k < n; k++) {
                 int64_t key = buf[k].key;
                 val v = grid_cell(r, key);
-                bool joins = r->univalued ? eq_fast(colour, v) : !eq_fast(v, r->bg);
+                bool joins = r->univalued ? val_eq_fast(colour, v) : !val_eq_fast(v, r->bg);
                 if (!joins)
                     continue;
                 set_add(obj, cell_of(r, v, key));
@@ -1539,7 +1532,7 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
         if (row.kind != V_TUPLE || row.u.t->len != w)
             return false;
         for (int64_t j = 0; j < w; j++)
-            if (!eq_fast(row.u.t->item[j], bg))
+            if (!val_eq_fast(row.u.t->item[j], bg))
                 return false;
         DSL_TICK();
     }
@@ -1783,7 +1776,7 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
     for (int64_t i = 0; i < r->h; i++) {
         const val *row = r->grid.u.t->item[i].u.t->item;
         for (int64_t j = 0; j < r->w; j++)
-            if (!eq_fast(row[j], r->bg))
+            if (!val_eq_fast(row[j], r->bg))
                 starts[(i * r->w + j) >> 6] |= (uint64_t)1 << ((i * r->w + j) & 63);
         DSL_TICK();
     }
@@ -1947,7 +1940,7 @@ static val objects_body(const val *a)
         if (r.occupied[key])
             continue;
         val colour = grid_cell(&r, key);
-        if (eq_fast(colour, r.bg))
+        if (val_eq_fast(colour, r.bg))
             continue;
         set_add(objs, grow_object(&r, key, colour));
     }
@@ -1979,7 +1972,7 @@ static val cells_of_value(val grid, val value)
         int64_t w;
         const val *cells = val_items(rows[i], &w);
         for (int64_t j = 0; j < w; j++) {
-            if (eq_fast(cells[j], value))
+            if (val_eq_fast(cells[j], value))
                 set_add(s, tuple_cell(cells[j], i, j));
         }
         DSL_TICK();
@@ -2137,21 +2130,22 @@ static int64_t manhattan_fast(val pa, enum patch_shape sa, val pb, enum patch_sh
     return best;
 }
 
-bool dsl_keys_direct(val key, val container, int64_t *keys)
+const int64_t *dsl_keys_direct(val key, val container)
 {
     if (key.kind != V_FUNC || key.u.f->kind != F_COMPOSE || !fn_is_prim(key.u.f->b, PRIM_initset))
-        return false;
+        return NULL;
     val outer = key.u.f->a;
     if (outer.kind != V_FUNC || outer.u.f->kind != F_LBIND || outer.u.f->arity != 1 ||
         !fn_is_prim(outer.u.f->a, PRIM_manhattan))
-        return false;
+        return NULL;
     val patch = outer.u.f->b;
     enum patch_shape sa = patch_shape(patch), sx = patch_shape(container);
     if ((sa != PS_INDICES && sa != PS_OBJECT) || (sx != PS_INDICES && sx != PS_OBJECT))
-        return false;
+        return NULL;
     /* manhattan(patch, initset(x)): x's position against each of the patch's */
     int64_t na = patch.u.s->used, k = 0;
     const int64_t *a = plain_patch_positions(patch, sa);
+    int64_t *keys = dsl_alloc((size_t)container.u.s->used * sizeof(int64_t));
     val item;
     for (int64_t p = 0; set_next(container.u.s, &p, &item); k++) {
         val ij = fast_index(item, sx);
@@ -2165,7 +2159,7 @@ bool dsl_keys_direct(val key, val container, int64_t *keys)
             DSL_TICK();
     }
     dsl_rt.keys_direct++;
-    return true;
+    return keys;
 }
 
 static val py_abs(val x)
@@ -2233,21 +2227,21 @@ val prim_manhattan(const val *a)
 val prim_adjacent(const val *a)
 {
     val d = prim_manhattan(a);
-    return v_bool(eq_fast(d, v_int(1)));
+    return v_bool(val_eq_fast(d, v_int(1)));
 }
 
 val prim_bordering(const val *a)
 {
     val patch = a[0], grid = a[1];
-    if (eq_fast(prim_uppermost(&patch), v_int(0)))
+    if (val_eq_fast(prim_uppermost(&patch), v_int(0)))
         return v_bool(true);
-    if (eq_fast(prim_leftmost(&patch), v_int(0)))
+    if (val_eq_fast(prim_leftmost(&patch), v_int(0)))
         return v_bool(true);
     val low = prim_lowermost(&patch);
-    if (eq_fast(low, v_int(int_sub(val_len(grid), 1))))
+    if (val_eq_fast(low, v_int(int_sub(val_len(grid), 1))))
         return v_bool(true);
     val right = prim_rightmost(&patch);
-    return v_bool(eq_fast(right, v_int(int_sub(val_len(val_index(grid, 0)), 1))));
+    return v_bool(val_eq_fast(right, v_int(int_sub(val_len(val_index(grid, 0)), 1))));
 }
 
 val prim_centerofmass(const val *a)

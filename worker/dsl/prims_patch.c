@@ -636,17 +636,10 @@ static inline bool into_grid_write(struct into_grid *x, int64_t i, int64_t j, va
 /* Each copy of dsl_mapply_copies written (copies wholly outside the grid skipped). */
 static bool copies_into_grid(struct into_grid *x, const struct dsl_copies *c, val value)
 {
-    int64_t imin = INT64_MAX, imax = INT64_MIN, jmin = INT64_MAX, jmax = INT64_MIN;
-    for (int64_t q = 0; q < c->n; q++) {
-        imin = c->item[q].i < imin ? c->item[q].i : imin;
-        imax = c->item[q].i > imax ? c->item[q].i : imax;
-        jmin = c->item[q].j < jmin ? c->item[q].j : jmin;
-        jmax = c->item[q].j > jmax ? c->item[q].j : jmax;
-    }
     bool paint = x->sink == PRIM_paint;
-    for (int64_t k = 0; k < c->m; k++) {
+    for (int64_t k = 0; k < c->m && c->n > 0; k++) {
         int64_t di = c->offset[k].u.t->item[0].u.i, dj = c->offset[k].u.t->item[1].u.i;
-        if (imax + di < 0 || imin + di >= x->g.h || jmax + dj < 0 || jmin + dj >= x->g.w)
+        if (c->hi.i + di < 0 || c->lo.i + di >= x->g.h || c->hi.j + dj < 0 || c->lo.j + dj >= x->g.w)
             continue;
         for (int64_t q = 0; q < c->n; q++) {
             if (!into_grid_write(x, c->item[q].i + di, c->item[q].j + dj, paint ? v_int(c->item[q].c) : value))
@@ -659,9 +652,6 @@ static bool copies_into_grid(struct into_grid *x, const struct dsl_copies *c, va
     return true;
 }
 
-/* Whether merge() of these results cannot fail and the sink would read the merged patch the same
- * way whatever its order: sets, all of cells for paint; for fill and underfill all of cells or
- * all of indices (toindices() looks at the first item only); empty ones aside. */
 /* One more result for results_fit_sink: false when it does not fit; *want is the form so far
  * (PF_OTHER: none yet, for fill and underfill). */
 static bool result_fits(val r, enum patch_form *want)
@@ -678,6 +668,9 @@ static bool result_fits(val r, enum patch_form *want)
     return true;
 }
 
+/* Whether merge() of these results cannot fail and the sink would read the merged patch the same
+ * way whatever its order: sets, all of cells for paint; for fill and underfill all of cells or
+ * all of indices (toindices() looks at the first item only); empty ones aside. */
 static bool results_fit_sink(enum prim_id sink, const val *r, int64_t n)
 {
     enum patch_form want = sink == PRIM_paint ? PF_OBJECT : PF_OTHER;
@@ -705,6 +698,12 @@ static bool results_into_grid(struct into_grid *x, const val *r, int64_t n, val 
         DSL_TICK();
     }
     return true;
+}
+
+/* The sink, the plain way, once M is merged. */
+static val sink_of(enum prim_id sink, val grid, val value, val merged)
+{
+    return sink == PRIM_paint ? paint_grid(grid, merged, false) : fill_grid(grid, value, merged, sink == PRIM_underfill);
 }
 
 /* mapply(fork(mapply, g, h), container), each result being mapply(g(t), h(t)) for an item t:
@@ -789,8 +788,7 @@ static val nested_into_grid(enum prim_id sink, val grid, val value, val fork, va
     for (int64_t k = 0; k < n; k++)
         r[k] = job.part[k].result.kind != V_NONE ? job.part[k].result : nested_result(&job.part[k]);
     val mapped = dsl_apply_collected(container, r);
-    val merged = prim_merge(&mapped);
-    return sink == PRIM_paint ? paint_grid(grid, merged, false) : fill_grid(grid, value, merged, sink == PRIM_underfill);
+    return sink_of(sink, grid, value, prim_merge(&mapped));
 }
 
 /* a: the sink and the producer (ints), grid, value, the producer's two operands */
@@ -814,8 +812,7 @@ static val into_grid_body(const val *a)
             for (int64_t i = 0; i < h; i++) {
                 const struct vtuple *row = rows[i].u.t;
                 for (uint32_t j = 0; j < row->len; j++) {
-                    val cell = row->item[j];
-                    if (v_is_int(cell) && v_is_int(colour) ? cell.u.i == colour.u.i : val_eq(cell, colour))
+                    if (val_eq_fast(row->item[j], colour))
                         into_grid_write(&x, i, j, value);
                 }
                 DSL_TICK();
@@ -857,7 +854,7 @@ static val into_grid_body(const val *a)
     } else {
         merged = call2(prim_mapply, a[4], a[5]);
     }
-    return sink == PRIM_paint ? paint_grid(grid, merged, false) : fill_grid(grid, value, merged, sink == PRIM_underfill);
+    return sink_of(sink, grid, value, merged);
 }
 
 val dsl_sink_into_grid(enum prim_id sink, val grid, val value, enum prim_id producer, val p0, val p1)

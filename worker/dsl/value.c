@@ -663,20 +663,18 @@ val py_extreme_observed(val iterable, val key, bool want_max, void (*observe)(vo
     struct val_iter it;
     val item, best = v_none(), best_key = v_none();
     bool have = false;
-    if (key.kind == V_FUNC && iterable.kind == V_SET && iterable.u.s->used > 0) {
-        int64_t *keys = dsl_alloc((size_t)iterable.u.s->used * sizeof(int64_t));
-        if (dsl_keys_direct(key, iterable, keys)) {
-            int64_t k = 0, best_int = 0;
-            for (int64_t pos = 0; set_next(iterable.u.s, &pos, &item); k++) {
-                if (observe != NULL)
-                    observe(ctx, item, v_int(keys[k]));
-                if (k == 0 || (want_max ? best_int < keys[k] : keys[k] < best_int)) {
-                    best = item;
-                    best_int = keys[k];
-                }
+    const int64_t *keys = key.kind == V_FUNC && iterable.kind == V_SET ? dsl_keys_direct(key, iterable) : NULL;
+    if (keys != NULL) {
+        int64_t k = 0, best_int = 0;
+        for (int64_t pos = 0; set_next(iterable.u.s, &pos, &item); k++) {
+            if (observe != NULL)
+                observe(ctx, item, v_int(keys[k]));
+            if (k == 0 || (want_max ? best_int < keys[k] : keys[k] < best_int)) {
+                best = item;
+                best_int = keys[k];
             }
-            return best;
         }
+        return best;
     }
     val_iter_init(&it, iterable);
     while (val_iter_next(&it, &item)) {

@@ -297,6 +297,13 @@ static inline int64_t frozenset_hash_end(uint64_t xor_of_items, int64_t len)
 }
 
 bool val_eq(val a, val b);                 /* a == b */
+/* a == b, without a call for the common int/int case. */
+static inline bool val_eq_fast(val a, val b)
+{
+    if (v_is_int(a) && v_is_int(b))
+        return a.u.i == b.u.i;
+    return val_eq(a, b);
+}
 bool val_truthy(val v);                    /* bool(v) */
 const char *val_type_name(val v);          /* type(v).__name__: 'int', 'tuple', 'frozenset', ... */
 bool val_lt(val a, val b);                 /* a < b; raises TypeError when not comparable */
