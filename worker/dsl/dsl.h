@@ -61,6 +61,7 @@ struct dsl_runtime {
     uint64_t keys_direct;            /* min/max keys computed by dsl_keys_direct so far */
     uint64_t lines_skipped;          /* lines dsl_lines_add found added before, so far */
     uint64_t picks_direct;           /* sfilter conditions answered by comparing picked parts */
+    uint64_t objects_any_order;      /* big-grid objects() calls answered without asindices' order */
 };
 extern struct dsl_runtime dsl_rt;
 
@@ -206,9 +207,10 @@ extern const prim_fn prim_impl[PRIM_COUNT];
 val const_value(enum const_id id);          /* ZERO, T, DOWN, ... */
 
 /* Test hook: objects() takes its big-grid path for rectangular grids of more than `cells` cells
- * (default 65536; 0 restores it), and there finds the object starts in asindices' table when
- * they are at most one per `find_ratio` slots (default 64; -1 restores it; 0: always), so that
- * tests can compare every path on small grids. */
-void dsl_debug_objects_big(int64_t cells, int64_t find_ratio);
+ * (default 65536; 0 restores it), there first tries the objects in any order when `any_order`
+ * (default true), and finds the object starts in asindices' table when they are at most one per
+ * `find_ratio` slots (default 64; -1 restores it; 0: always), so that tests can compare every
+ * path on small grids. */
+void dsl_debug_objects_big(int64_t cells, int64_t find_ratio, bool any_order);
 
 #endif
