@@ -635,8 +635,9 @@ struct memo_entry;
 static struct {
     struct memo_entry *table; /* in the arena; NULL until a line memoises its first call */
     uint64_t mask, used;
-    uint32_t gen;             /* the line being computed */
-} memo;
+    uint32_t gen;             /* the line being computed (from 1: a new closure's memo_skip_gen
+                                 is 0) */
+} memo = { .gen = 1 };
 
 /* compose(a, b)(x) = a(b(x)). When b(x) made one new tuple and nothing else (lbind(astuple, k)
  * and the like), and a's memo answered a(y) at once, y is dead: only the call held it (the memo
@@ -644,17 +645,50 @@ static struct {
  * back, so a loop that looks up (cell, object) pairs in the memo allocates nothing (perf:
  * solve_d22278a0's valmin over objects per cell, where these pairs were 78% of the page faults on
  * 890034e9). */
+static val closure_call(const struct vfunc *f, const val *argv);
+static val memo_call(struct vfunc *f, int argc, const val *argv);
+
+/* fn_call's body, inlined where closures call their parts (perf: most of those calls are of
+ * primitives, solve_d22278a0 makes 700 million calls). */
+static inline __attribute__((always_inline)) val call_inline(val f, int argc, const val *argv)
+{
+    DSL_TICK();
+    if (f.kind != V_FUNC)
+        dsl_raise(EXC_TYPE, "'%s' object is not callable",
+                  val_type_name(f));
+    struct vfunc *fn = f.u.f;
+    if (argc != fn->arity)
+        raise_arity(fn, argc);
+    depth_enter(1);
+    dsl_rt.calls++;
+    val r = fn->kind == F_PRIM ? prim_impl[fn->prim](argv)
+          : fn->memo && fn->memo_skip_gen != memo.gen ? memo_call(fn, argc, argv) : closure_call(fn, argv);
+    dsl_rt.depth--;
+    return r;
+}
+
+static inline __attribute__((always_inline)) val call1(val f, val a)
+{
+    return call_inline(f, 1, &a);
+}
+
+static inline __attribute__((always_inline)) val call2(val f, val a, val b)
+{
+    val args[2] = { a, b };
+    return call_inline(f, 2, args);
+}
+
 static val compose_call(const struct vfunc *f, val x)
 {
     struct arena_mark m = arena_mark();
     uint64_t stores0 = memo.used;
-    val y = fn_call1(f->b, x);
+    val y = call1(f->b, x);
     if (y.kind != V_TUPLE || memo.used != stores0 ||
         !arena_only_since(m, y.u.t, tuple_bytes(y.u.t->len)))
-        return fn_call1(f->a, y);
+        return call1(f->a, y);
     struct arena_mark after_y = arena_mark();
     uint64_t calls0 = dsl_rt.calls, hits0 = dsl_rt.memo_hits;
-    val r = fn_call1(f->a, y);
+    val r = call1(f->a, y);
     if (dsl_rt.calls == calls0 + 1 && dsl_rt.memo_hits == hits0 + 1 &&
         current_arena->cur == after_y.cur && current_arena->off == after_y.off)
         arena_rollback(m);
@@ -829,13 +863,13 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
     val buf[4];
     switch (f->kind) {
     case F_COMPOSE: return compose_call(f, argv[0]);
-    case F_CHAIN: return fn_call1(f->a, fn_call1(f->b, fn_call1(f->c, argv[0])));
+    case F_CHAIN: return call1(f->a, call1(f->b, call1(f->c, argv[0])));
     case F_FORK: {
         /* Python evaluates outer(a(x), b(x)) left to right: which of two errors is raised
          * depends on it, so never put both calls in one C argument list. */
-        val left = fn_call1(f->b, argv[0]);
-        val right = fn_call1(f->c, argv[0]);
-        return fn_call2(f->a, left, right);
+        val left = call1(f->b, argv[0]);
+        val right = call1(f->c, argv[0]);
+        return call2(f->a, left, right);
     }
     case F_MATCHER: {
         struct scratch_mark s = scratch_begin();
@@ -849,12 +883,12 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
         for (unsigned i = 0; i < f->arity && i < 3; i++)
             buf[i] = argv[i];
         buf[f->arity] = f->b;
-        return fn_call(f->a, f->arity + 1, buf);
+        return call_inline(f->a, f->arity + 1, buf);
     case F_LBIND:
         buf[0] = f->b;
         for (unsigned i = 0; i < f->arity && i < 3; i++)
             buf[i + 1] = argv[i];
-        return fn_call(f->a, f->arity + 1, buf);
+        return call_inline(f->a, f->arity + 1, buf);
     case F_POWER: {
         /* Python nests n-1 lambdas (compose(f, power(f, n-1))) around the innermost call. */
         uint32_t extra = f->n > 1 ? (uint32_t)(f->n - 1 < DSL_MAX_DEPTH ? f->n - 1 : DSL_MAX_DEPTH) : 0;
@@ -1160,8 +1194,10 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
         return r;
     }
     if (f->memo_cost < (uint64_t)MEMO_MIN_COST * MEMO_LEARN_CALLS ||
-        (f->memo_stores >= MEMO_JUDGE_STORES && f->memo_hits < f->memo_stores / MEMO_MIN_HIT_SHARE))
+        (f->memo_stores >= MEMO_JUDGE_STORES && f->memo_hits < f->memo_stores / MEMO_MIN_HIT_SHARE)) {
+        f->memo_skip_gen = memo.gen; /* fn_call goes straight to closure_call for the rest of the line */
         return closure_call(f, argv);
+    }
     struct memo_key key;
     key.natoms = 0;
     key.kinds = 0;
@@ -1489,19 +1525,7 @@ val dsl_extreme_item(val container, val f, bool want_max)
 
 val fn_call(val f, int argc, const val *argv)
 {
-    DSL_TICK();
-    if (f.kind != V_FUNC)
-        dsl_raise(EXC_TYPE, "'%s' object is not callable",
-                  val_type_name(f));
-    struct vfunc *fn = f.u.f;
-    if (argc != fn->arity)
-        raise_arity(fn, argc);
-    depth_enter(1);
-    dsl_rt.calls++;
-    val r = fn->kind == F_PRIM ? prim_impl[fn->prim](argv)
-          : fn->memo ? memo_call(fn, argc, argv) : closure_call(fn, argv);
-    dsl_rt.depth--;
-    return r;
+    return call_inline(f, argc, argv);
 }
 
 val fn_call1(val f, val a)

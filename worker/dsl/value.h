@@ -123,6 +123,7 @@ struct vfunc {
     uint32_t memo_calls; /* calls measured (at most MEMO_LEARN_CALLS) */
     uint64_t memo_cost;  /* their cost: nested calls + arena bytes / MEMO_BYTES_PER_CALL */
     uint32_t memo_stores, memo_hits; /* entries stored and calls answered in the line */
+    uint32_t memo_skip_gen; /* == the line being computed: judged not worth memoising in it */
 };
 
 /* ---- constructors ---- */
