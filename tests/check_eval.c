@@ -929,6 +929,115 @@ START_TEST(test_call_memo_hit_rate_rule)
 }
 END_TEST
 
+/* The small-call cache (runtime.c, small_call): cheap line closures called again with the same
+ * int, bool or pair of ints. Every program runs with the cache off and on and must give the same
+ * outcome, message and value; the cache must answer some calls of the first two and none of the
+ * third, whose closure makes functions. solve_small_bools fails when True and 1 share an entry,
+ * solve_small_pairs when an entry's key or result is wrong. The deep programs call compose(identity,
+ * identity) ten times shallowly, in one line (its result then kept), then inside power(., n) near
+ * the recursion limit: for some n the deep calls raise RecursionError, which a cached answer
+ * would hide. */
+static const char small_text[] =
+    "def solve_small_bools(I):\n"
+    "    x1 = compose(identity, identity)\n"
+    "    x2 = repeat(ONE, TEN)\n"
+    "    x3 = repeat(T, TEN)\n"
+    "    x4 = combine(x2, x3)\n"
+    "    x5 = combine(x4, x4)\n"
+    "    O = apply(x1, x5)\n"
+    "    return O\n"
+    "\n"
+    "def solve_small_pairs(I):\n"
+    "    x1 = rbind(add, UNITY)\n"
+    "    x2 = fork(add, first, last)\n"
+    "    x3 = interval(ZERO, FOUR, ONE)\n"
+    "    x4 = papply(astuple, x3, x3)\n"
+    "    x5 = combine(x4, x4)\n"
+    "    x6 = combine(x5, x5)\n"
+    "    x7 = combine(x6, x6)\n"
+    "    x8 = apply(x1, x7)\n"
+    "    x9 = apply(x2, x7)\n"
+    "    O = astuple(x8, x9)\n"
+    "    return O\n"
+    "\n"
+    "def solve_small_new_functions(I):\n"
+    "    x1 = lbind(rbind, add)\n"
+    "    x2 = fork(equality, x1, x1)\n"
+    "    x3 = repeat(ONE, TEN)\n"
+    "    x4 = combine(x3, x3)\n"
+    "    O = apply(x2, x4)\n"
+    "    return O\n";
+
+static void run_small(const struct program *p, bool on, struct eval_result *r, char *repr, size_t n,
+                      uint64_t *hits)
+{
+    dsl_debug_small_calls(on);
+    uint64_t hits0 = dsl_rt.small_hits;
+    eval_program(p, inputs.input[0], inputs.S, v_none(), 5000, 0, r);
+    *hits = dsl_rt.small_hits - hits0;
+    snprintf(repr, n, "%s", r->outcome == DSL_OK ? repr_of(r->value) : r->msg);
+    dsl_debug_small_calls(true);
+}
+
+static void check_small_same(const struct program *p, uint64_t *hits_on)
+{
+    struct eval_result off, on;
+    char off_repr[512], on_repr[512];
+    uint64_t hits_off;
+    run_small(p, false, &off, off_repr, sizeof off_repr, &hits_off);
+    run_small(p, true, &on, on_repr, sizeof on_repr, hits_on);
+    ck_assert_uint_eq(hits_off, 0);
+    ck_assert_msg(off.outcome == on.outcome && strcmp(off_repr, on_repr) == 0, "%s: %s without the cache, %s with it",
+                  p->name, off_repr, on_repr);
+}
+
+START_TEST(test_small_calls)
+{
+    struct program_file pf = PROGRAM_FILE_INIT;
+    parse_checked(&pf, "small.py", small_text, 3);
+    uint64_t hits;
+    check_small_same(&pf.progs[0], &hits);
+    ck_assert_uint_gt(hits, 20);
+    check_small_same(&pf.progs[1], &hits);
+    ck_assert_uint_gt(hits, 20);
+    check_small_same(&pf.progs[2], &hits);
+    ck_assert_uint_eq(hits, 0);
+    program_file_release(&pf);
+    int raised = 0, returned = 0;
+    static const char *const digit[] = { "ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE" };
+    for (int d = 5; d <= 30; d++) { /* power(x1, 1000 - d) */
+        char text[768];
+        snprintf(text, sizeof text,
+                 "def solve_small_deep(I):\n"
+                 "    x1 = compose(identity, identity)\n"
+                 "    x5 = multiply(TEN, TEN)\n"
+                 "    x6 = multiply(x5, TEN)\n"
+                 "    x7 = multiply(TEN, %s)\n"
+                 "    x8 = add(x7, %s)\n"
+                 "    x9 = subtract(x6, x8)\n"
+                 "    x2 = power(x1, x9)\n"
+                 "    x3 = lbind(apply, x1)\n"
+                 "    x4 = lbind(apply, x2)\n"
+                 "    x10 = fork(astuple, x3, x4)\n"
+                 "    x11 = repeat(ONE, TEN)\n"
+                 "    O = x10(x11)\n"
+                 "    return O\n", digit[d / 10], digit[d % 10]);
+        struct program_file deep = PROGRAM_FILE_INIT;
+        parse_checked(&deep, "deep.py", text, 1);
+        struct eval_result r;
+        char repr[512];
+        uint64_t deep_hits;
+        run_small(&deep.progs[0], true, &r, repr, sizeof repr, &deep_hits);
+        raised += r.outcome != DSL_OK;
+        returned += r.outcome == DSL_OK;
+        check_small_same(&deep.progs[0], &deep_hits);
+        program_file_release(&deep);
+    }
+    ck_assert_int_gt(raised, 0);
+    ck_assert_int_gt(returned, 0);
+}
+END_TEST
+
 /* Dead temporaries (runtime.c, compose_call): compose(a, b)(x) takes back the tuple b(x) made
  * when a's memo answered at once. solve_dead_pairs looks up one (set, 1) key 200,000 times
  * through compose: 9.6 MB of pairs without that, under the 6 MB cap with it. In solve_kept_pairs
@@ -1146,6 +1255,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_call_memo);
     tcase_add_test(tc, test_call_memo_hit_rate_rule);
     tcase_add_test(tc, test_call_memo_spreads_keys);
+    tcase_add_test(tc, test_small_calls);
     tcase_add_test(tc, test_dead_temporaries);
     tcase_add_test(tc, test_scratch_regions);
     tcase_add_test(tc, test_mapply_moved);

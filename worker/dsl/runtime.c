@@ -647,6 +647,59 @@ static struct {
  * 890034e9). */
 static val closure_call(const struct vfunc *f, const val *argv);
 static val memo_call(struct vfunc *f, int argc, const val *argv);
+static val small_call(struct vfunc *f, uint64_t key, const val *argv);
+
+/* The small-call cache. A closure that is a line's value but too cheap for the call memo (which
+ * hashes its arguments into a table of megabytes) may still be called again and again with the
+ * same small argument: fork(multiply, sign, identity) on each coordinate of a difference,
+ * chain(even, maximum, ...) on each (di, dj) (solve_d22278a0, 49 and 8 million calls). Calls of
+ * such a closure with one argument that is an int, a bool or a pair of ints, each within 2^20,
+ * whose result holds no arena memory (an int, a bool, None, an interned pair or cell) and which
+ * made no function, are kept in a small direct-mapped table for the line: a later call with
+ * the same key at no greater depth returns the result. The DSL is pure, so the result is the
+ * one the call would compute; the calls and arena bytes it made are counted again
+ * (dsl_rt.calls, dsl_rt.arena_skipped), so that every memo decision comes out as without the
+ * cache. */
+#define SMALL_CALLS 2048
+#define SMALL_RANGE ((int64_t)1 << 20)
+
+struct small_entry {
+    const struct vfunc *f;
+    uint32_t id, gen, depth, calls;
+    uint64_t key, bytes;
+    val result;
+};
+static struct small_entry small_calls[SMALL_CALLS];
+static bool small_calls_on = true;
+
+void dsl_debug_small_calls(bool on)
+{
+    small_calls_on = on;
+}
+
+static inline bool small_int(val v)
+{
+    return v.kind == V_INT && v.u.i >= -SMALL_RANGE && v.u.i < SMALL_RANGE;
+}
+
+/* The key of a small argument: its kind and its ints in 21 bits each; false for any other. */
+static inline bool small_key(val x, uint64_t *key)
+{
+    if (small_int(x)) {
+        *key = (uint64_t)1 << 62 | ((uint64_t)x.u.i & 0x1fffff);
+        return true;
+    }
+    if (x.kind == V_BOOL) {
+        *key = (uint64_t)2 << 62 | (uint64_t)x.u.i;
+        return true;
+    }
+    if (x.kind == V_TUPLE && x.u.t->len == 2 && small_int(x.u.t->item[0]) && small_int(x.u.t->item[1])) {
+        *key = (uint64_t)3 << 62 | ((uint64_t)x.u.t->item[0].u.i & 0x1fffff) << 21 |
+               ((uint64_t)x.u.t->item[1].u.i & 0x1fffff);
+        return true;
+    }
+    return false;
+}
 
 /* fn_call's body, inlined where closures call their parts (perf: most of those calls are of
  * primitives, solve_d22278a0 makes 700 million calls). */
@@ -661,8 +714,18 @@ static inline __attribute__((always_inline)) val call_inline(val f, int argc, co
         raise_arity(fn, argc);
     depth_enter(1);
     dsl_rt.calls++;
-    val r = fn->kind == F_PRIM ? prim_impl[fn->prim](argv)
-          : fn->memo && fn->memo_skip_gen != memo.gen ? memo_call(fn, argc, argv) : closure_call(fn, argv);
+    val r;
+    uint64_t key;
+    if (fn->kind == F_PRIM)
+        r = prim_impl[fn->prim](argv);
+    else if (!fn->memo)
+        r = closure_call(fn, argv);
+    else if (fn->memo_skip_gen != memo.gen)
+        r = memo_call(fn, argc, argv);
+    else if (argc == 1 && small_calls_on && small_key(argv[0], &key))
+        r = small_call(fn, key, argv);
+    else
+        r = closure_call(fn, argv);
     dsl_rt.depth--;
     return r;
 }
@@ -1187,10 +1250,10 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
     }
     if (f->memo_calls < MEMO_LEARN_CALLS) {
         uint64_t calls0 = dsl_rt.calls;
-        size_t bytes0 = dsl_rt.arena_used;
+        uint64_t bytes0 = dsl_rt.arena_used + dsl_rt.arena_skipped;
         val r = closure_call(f, argv);
         f->memo_calls++;
-        f->memo_cost += (dsl_rt.calls - calls0) + (dsl_rt.arena_used - bytes0) / MEMO_BYTES_PER_CALL;
+        f->memo_cost += (dsl_rt.calls - calls0) + (dsl_rt.arena_used + dsl_rt.arena_skipped - bytes0) / MEMO_BYTES_PER_CALL;
         return r;
     }
     if (f->memo_cost < (uint64_t)MEMO_MIN_COST * MEMO_LEARN_CALLS ||
@@ -1521,6 +1584,36 @@ val dsl_extreme_item(val container, val f, bool want_max)
         return best; /* known, for this depth or more */
     extreme_store(e, h, container.u.s, want_max, &shape, EXTREME_WHOLE, depth, v_none(), &seen.best);
     return best;
+}
+
+static bool small_result(val r)
+{
+    return r.kind == V_INT || r.kind == V_BOOL || r.kind == V_NONE || (r.kind == V_TUPLE && tuple_interned(r.u.t));
+}
+
+__attribute__((noinline)) static val small_call(struct vfunc *f, uint64_t key, const val *argv)
+{
+    struct small_entry *e = &small_calls[score_mix64(key ^ (uint64_t)f->id << 21) & (SMALL_CALLS - 1)];
+    if (e->f == f && e->id == f->id && e->gen == memo.gen && e->key == key && dsl_rt.depth <= e->depth) {
+        dsl_rt.calls += e->calls;
+        dsl_rt.arena_skipped += e->bytes;
+        dsl_rt.small_hits++;
+        return e->result;
+    }
+    uint64_t calls0 = dsl_rt.calls, bytes0 = dsl_rt.arena_used + dsl_rt.arena_skipped;
+    uint32_t first_new_id = dsl_rt.next_func_id;
+    val r = closure_call(f, argv);
+    if (dsl_rt.next_func_id == first_new_id && small_result(r)) {
+        e->f = f;
+        e->id = f->id;
+        e->gen = memo.gen;
+        e->depth = dsl_rt.depth;
+        e->calls = (uint32_t)(dsl_rt.calls - calls0);
+        e->key = key;
+        e->bytes = dsl_rt.arena_used + dsl_rt.arena_skipped - bytes0;
+        e->result = r;
+    }
+    return r;
 }
 
 val fn_call(val f, int argc, const val *argv)
