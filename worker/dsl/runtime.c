@@ -659,9 +659,12 @@ static val small_call(struct vfunc *f, uint64_t key, const val *argv);
  * the same key at no greater depth returns the result. The DSL is pure, so the result is the
  * one the call would compute; the calls and arena bytes it made are counted again
  * (dsl_rt.calls, dsl_rt.arena_skipped), so that every memo decision comes out as without the
- * cache. */
-#define SMALL_CALLS 2048
+ * cache. A closure whose results the cache could not keep SMALL_MAX_UNKEPT times in a line
+ * (apply(f, x) makes a new tuple each call) skips the cache for the rest of the line. */
+#define SMALL_CALLS 4096                /* entries (224 KiB): d22278a0 meets about 4,700 keys */
 #define SMALL_RANGE ((int64_t)1 << 20)
+#define SMALL_MAX_UNKEPT 64             /* results of a closure it could not keep before it gives
+                                           up on that closure for the line (apply's new tuples) */
 
 struct small_entry {
     const struct vfunc *f;
@@ -722,7 +725,8 @@ static inline __attribute__((always_inline)) val call_inline(val f, int argc, co
         r = closure_call(fn, argv);
     else if (fn->memo_skip_gen != memo.gen)
         r = memo_call(fn, argc, argv);
-    else if (argc == 1 && small_calls_on && small_key(argv[0], &key))
+    else if (argc == 1 && small_calls_on && (fn->small_gen != memo.gen || fn->small_unkept < SMALL_MAX_UNKEPT) &&
+             small_key(argv[0], &key))
         r = small_call(fn, key, argv);
     else
         r = closure_call(fn, argv);
@@ -1603,7 +1607,13 @@ __attribute__((noinline)) static val small_call(struct vfunc *f, uint64_t key, c
     uint64_t calls0 = dsl_rt.calls, bytes0 = dsl_rt.arena_used + dsl_rt.arena_skipped;
     uint32_t first_new_id = dsl_rt.next_func_id;
     val r = closure_call(f, argv);
-    if (dsl_rt.next_func_id == first_new_id && small_result(r)) {
+    if (dsl_rt.next_func_id != first_new_id || !small_result(r)) {
+        if (f->small_gen != memo.gen) {
+            f->small_gen = memo.gen;
+            f->small_unkept = 0;
+        }
+        f->small_unkept++;
+    } else {
         e->f = f;
         e->id = f->id;
         e->gen = memo.gen;

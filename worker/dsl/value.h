@@ -124,6 +124,8 @@ struct vfunc {
     uint64_t memo_cost;  /* their cost: nested calls + arena bytes / MEMO_BYTES_PER_CALL */
     uint32_t memo_stores, memo_hits; /* entries stored and calls answered in the line */
     uint32_t memo_skip_gen; /* == the line being computed: judged not worth memoising in it */
+    uint32_t small_gen;     /* the line small_unkept counts in */
+    uint32_t small_unkept;  /* results the small-call cache could not keep, in that line */
 };
 
 /* ---- constructors ---- */
