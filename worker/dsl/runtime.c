@@ -639,12 +639,6 @@ static struct {
                                  is 0) */
 } memo = { .gen = 1 };
 
-/* compose(a, b)(x) = a(b(x)). When b(x) made one new tuple and nothing else (lbind(astuple, k)
- * and the like), and a's memo answered a(y) at once, y is dead: only the call held it (the memo
- * compares keys by value and stored nothing; the stored result predates y). Its memory is taken
- * back, so a loop that looks up (cell, object) pairs in the memo allocates nothing (perf:
- * solve_d22278a0's valmin over objects per cell, where these pairs were 78% of the page faults on
- * 890034e9). */
 static val closure_call(const struct vfunc *f, const val *argv);
 static val memo_call(struct vfunc *f, int argc, const val *argv);
 static val small_call(struct vfunc *f, uint64_t key, const val *argv);
@@ -745,6 +739,12 @@ static inline __attribute__((always_inline)) val call2(val f, val a, val b)
     return call_inline(f, 2, args);
 }
 
+/* compose(a, b)(x) = a(b(x)). When b(x) made one new tuple and nothing else (lbind(astuple, k)
+ * and the like), and a's memo answered a(y) at once, y is dead: only the call held it (the memo
+ * compares keys by value and stored nothing; the stored result predates y). Its memory is taken
+ * back, so a loop that looks up (cell, object) pairs in the memo allocates nothing (perf:
+ * solve_d22278a0's valmin over objects per cell, where these pairs were 78% of the page faults on
+ * 890034e9). */
 static val compose_call(const struct vfunc *f, val x)
 {
     struct arena_mark m = arena_mark();
@@ -1262,7 +1262,7 @@ __attribute__((noinline)) static val memo_call(struct vfunc *f, int argc, const 
     }
     if (f->memo_cost < (uint64_t)MEMO_MIN_COST * MEMO_LEARN_CALLS ||
         (f->memo_stores >= MEMO_JUDGE_STORES && f->memo_hits < f->memo_stores / MEMO_MIN_HIT_SHARE)) {
-        f->memo_skip_gen = memo.gen; /* fn_call goes straight to closure_call for the rest of the line */
+        f->memo_skip_gen = memo.gen; /* call_inline skips memo_call for the rest of the line */
         return closure_call(f, argv);
     }
     struct memo_key key;
