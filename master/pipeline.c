@@ -244,10 +244,11 @@ void pipeline_print_summary(const struct pipeline *pl, FILE *f, int stored)
     /* candidates that solve at least one task */
     uint8_t *solver = calloc((size_t)pl->pile->n_valid + 1, 1);
     uint32_t n_solvers = 0;
-    for (size_t i = 0; solver && i < pl->sb.cap; i++) {
-        const struct cand_score *s = &pl->sb.slot[i];
+    size_t ranked = pl->rk.n_tasks ? pl->rk.start[pl->rk.n_tasks] : 0;
+    for (size_t i = 0; solver && i < ranked; i++) {
+        const struct cand_score *s = pl->rk.by_task[i];
         uint32_t idx;
-        if (!s->used || !cand_score_solves(s) || pile_find(pl->pile, s->cand, &idx) <= 0) continue;
+        if (!cand_score_solves(s) || pile_find(pl->pile, s->cand, &idx) <= 0) continue;
         if (!solver[idx]) n_solvers++;
         solver[idx] = 1;
     }

@@ -15,35 +15,55 @@ static uint64_t key_hash(uint32_t task, uint64_t cand)
     return x ^ (x >> 29);
 }
 
-static struct cand_score *find_slot(struct cand_score *slot, size_t cap, uint32_t task, uint64_t cand)
+static struct cand_score *find_slot(struct cand_score *slot, size_t cap, uint64_t cand)
 {
-    size_t i = key_hash(task, cand) & (cap - 1);
-    while (slot[i].used && !(slot[i].task == task && slot[i].cand == cand)) i = (i + 1) & (cap - 1);
+    size_t i = key_hash(0, cand) & (cap - 1);
+    while (slot[i].used && slot[i].cand != cand) i = (i + 1) & (cap - 1);
     return &slot[i];
 }
 
-static int grow(struct scoreboard *sb)
+static int grow(struct task_scores *ts)
 {
-    size_t ncap = sb->cap ? sb->cap * 2 : 1024;
+    size_t ncap = ts->cap ? ts->cap * 2 : 64;
     struct cand_score *ns = calloc(ncap, sizeof *ns);
     if (!ns) return -ENOMEM;
-    for (size_t i = 0; i < sb->cap; i++)
-        if (sb->slot[i].used) *find_slot(ns, ncap, sb->slot[i].task, sb->slot[i].cand) = sb->slot[i];
-    free(sb->slot);
-    sb->slot = ns;
-    sb->cap = ncap;
+    for (size_t i = 0; i < ts->cap; i++)
+        if (ts->slot[i].used) *find_slot(ns, ncap, ts->slot[i].cand) = ts->slot[i];
+    free(ts->slot);
+    ts->slot = ns;
+    ts->cap = ncap;
     return 0;
+}
+
+/* The table of task t, the task array grown to hold it. NULL when out of memory. */
+static struct task_scores *task_table(struct scoreboard *sb, uint32_t t)
+{
+    if (t >= sb->n_tasks) {
+        uint32_t n = sb->n_tasks ? sb->n_tasks : 64;
+        while (n <= t) {
+            if (n > UINT32_MAX / 2) return NULL;
+            n *= 2;
+        }
+        struct task_scores *nt = realloc(sb->task, (size_t)n * sizeof *nt);
+        if (!nt) return NULL;
+        memset(nt + sb->n_tasks, 0, (size_t)(n - sb->n_tasks) * sizeof *nt);
+        sb->task = nt;
+        sb->n_tasks = n;
+    }
+    return &sb->task[t];
 }
 
 int scoreboard_add(struct scoreboard *sb, const struct score_record *r)
 {
-    if ((sb->n + 1) * 2 > sb->cap && grow(sb) < 0) return -ENOMEM;
-    struct cand_score *s = find_slot(sb->slot, sb->cap, r->task, r->cand);
+    struct task_scores *ts = task_table(sb, r->task);
+    if (!ts || ((ts->n + 1) * 2 > ts->cap && grow(ts) < 0)) return -ENOMEM;
+    struct cand_score *s = find_slot(ts->slot, ts->cap, r->cand);
     if (!s->used) {
         memset(s, 0, sizeof *s);
         s->used = true;
         s->task = r->task;
         s->cand = r->cand;
+        ts->n++;
         sb->n++;
     }
     bool matched = r->status == ST_OK && r->match;
@@ -67,8 +87,8 @@ int scoreboard_add(struct scoreboard *sb, const struct score_record *r)
 
 const struct cand_score *scoreboard_get(const struct scoreboard *sb, uint32_t task, uint64_t cand)
 {
-    if (!sb->cap) return NULL;
-    const struct cand_score *s = find_slot(sb->slot, sb->cap, task, cand);
+    if (task >= sb->n_tasks || !sb->task[task].cap) return NULL;
+    const struct cand_score *s = find_slot(sb->task[task].slot, sb->task[task].cap, cand);
     return s->used ? s : NULL;
 }
 
@@ -108,21 +128,15 @@ int scoreboard_rank_all(const struct scoreboard *sb, uint32_t n_tasks, struct ra
         ranking_release(rk);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < sb->cap; i++)
-        if (sb->slot[i].used && sb->slot[i].task < n_tasks) rk->start[sb->slot[i].task + 1]++;
-    for (uint32_t t = 0; t < n_tasks; t++) rk->start[t + 1] += rk->start[t];
-    size_t *fill = calloc((size_t)n_tasks + 1, sizeof *fill);
-    if (!fill) {
-        ranking_release(rk);
-        return -ENOMEM;
+    size_t k = 0;
+    for (uint32_t t = 0; t < n_tasks; t++) {
+        rk->start[t] = k;
+        const struct task_scores *ts = t < sb->n_tasks ? &sb->task[t] : NULL;
+        for (size_t i = 0; ts && i < ts->cap; i++)
+            if (ts->slot[i].used) rk->by_task[k++] = &ts->slot[i];
+        qsort(rk->by_task + rk->start[t], k - rk->start[t], sizeof *rk->by_task, compare_rank);
     }
-    for (size_t i = 0; i < sb->cap; i++) {
-        const struct cand_score *c = &sb->slot[i];
-        if (c->used && c->task < n_tasks) rk->by_task[rk->start[c->task] + fill[c->task]++] = c;
-    }
-    free(fill);
-    for (uint32_t t = 0; t < n_tasks; t++)
-        qsort(rk->by_task + rk->start[t], rk->start[t + 1] - rk->start[t], sizeof *rk->by_task, compare_rank);
+    rk->start[n_tasks] = k;
     rk->n_tasks = n_tasks;
     return 0;
 }
@@ -136,6 +150,7 @@ void ranking_release(struct ranking *rk)
 
 void scoreboard_release(struct scoreboard *sb)
 {
-    free(sb->slot);
+    for (uint32_t t = 0; t < sb->n_tasks; t++) free(sb->task[t].slot);
+    free(sb->task);
     memset(sb, 0, sizeof *sb);
 }
