@@ -9,7 +9,8 @@
  * partial score is summed in fixed point, not in floating point.
  *
  *   struct scoreboard sb = SCOREBOARD_INIT;
- *   scoreboard_add(&sb, task_index, cand_hash, is_test, status, match, shape, right, total, cpu_us);
+ *   struct score_record r = { .task = task_index, .cand = cand_hash, .is_test = ..., ... };
+ *   scoreboard_add(&sb, &r);                             once per result record
  *   struct ranking rk; scoreboard_rank_all(&sb, n_tasks, &rk);   every task's candidates, best first:
  *       rk.by_task[rk.start[t] .. rk.start[t + 1])
  *   ranking_release(&rk);

@@ -421,6 +421,55 @@ START_TEST(test_partial_score_order_independent)
 }
 END_TEST
 
+/* Per-task tables: sparse task indexes (the task array grows past its first 64), tables grown
+ * past their first size, records interleaved across tasks; every count lands on its own (task,
+ * candidate), and the ranking holds each task's candidates once, best first. */
+START_TEST(test_scoreboard_many_tasks)
+{
+    static const uint32_t tasks[] = { 0, 1, 63, 64, 300, 5000 };
+    enum { NT = sizeof tasks / sizeof tasks[0], NC = 700 };
+    struct scoreboard sb = SCOREBOARD_INIT;
+    for (uint32_t sample = 0; sample < 3; sample++)
+        for (uint32_t c = 0; c < NC; c++)
+            for (int t = 0; t < NT; t++) {
+                /* candidate c matches sample s of task t when (c + t) % (s + 2) == 0 */
+                bool match = (c + tasks[t]) % (sample + 2) == 0;
+                struct score_record r = { .task = tasks[t], .cand = 0x9e3779b97f4a7c15ULL * (c + 1), .sample = sample,
+                                          .status = ST_OK, .match = match, .cpu_us = c };
+                ck_assert_int_eq(scoreboard_add(&sb, &r), 0);
+            }
+    ck_assert_uint_eq(sb.n, (size_t)NT * NC);
+    for (int t = 0; t < NT; t++)
+        for (uint32_t c = 0; c < NC; c++) {
+            const struct cand_score *s = scoreboard_get(&sb, tasks[t], 0x9e3779b97f4a7c15ULL * (c + 1));
+            ck_assert_ptr_nonnull(s);
+            ck_assert_uint_eq(s->task, tasks[t]);
+            ck_assert_uint_eq(s->demo_total, 3);
+            uint32_t want = 0;
+            for (uint32_t sample = 0; sample < 3; sample++) want += (c + tasks[t]) % (sample + 2) == 0;
+            ck_assert_uint_eq(s->demo_match, want);
+            ck_assert_uint_eq(s->cpu_us, 3 * c);
+        }
+    ck_assert_ptr_null(scoreboard_get(&sb, 2, 0x9e3779b97f4a7c15ULL));      /* a task without records */
+    ck_assert_ptr_null(scoreboard_get(&sb, 1u << 20, 0x9e3779b97f4a7c15ULL)); /* past the task array */
+    ck_assert_ptr_null(scoreboard_get(&sb, 0, 12345));                      /* a candidate never seen */
+    struct ranking rk;
+    ck_assert_int_eq(scoreboard_rank_all(&sb, 5001, &rk), 0);
+    for (uint32_t t = 0; t < 5001; t++) {
+        size_t n = rk.start[t + 1] - rk.start[t];
+        bool has = false;
+        for (int k = 0; k < NT; k++) has |= tasks[k] == t;
+        ck_assert_uint_eq(n, has ? NC : 0);
+        for (size_t k = rk.start[t]; k < rk.start[t + 1]; k++) {
+            ck_assert_uint_eq(rk.by_task[k]->task, t);
+            if (k > rk.start[t]) ck_assert(cand_score_better(rk.by_task[k - 1], rk.by_task[k]));
+        }
+    }
+    ranking_release(&rk);
+    scoreboard_release(&sb);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline");
@@ -439,6 +488,7 @@ int main(void)
     tcase_add_test(tc, test_merge_dedupes_and_completes);
     tcase_add_test(tc, test_full_disk_then_resume);
     tcase_add_test(tc, test_partial_score_order_independent);
+    tcase_add_test(tc, test_scoreboard_many_tasks);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
