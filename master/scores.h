@@ -39,8 +39,8 @@ struct cand_score {
 
 /* One table per task (open addressing on the candidate hash): the records of a job are one
  * sample of one task, so a job's lookups stay within a table of some kilobytes (perf: one table
- * over (task, cand) of 50 MB for arc-dsl's sweep cost a cache miss per record, 15% of the
- * master's CPU time). */
+ * over (task, cand) of 50 MB for arc-dsl's sweep cost a cache miss per record, 16% of the
+ * master's samples). */
 struct task_scores {
     struct cand_score *slot;
     size_t n, cap;
