@@ -147,17 +147,17 @@ END_TEST
 
 /* objects() has a second path for grids of more than 65536 cells: when each object and the
  * result have every item in its home slot it keeps the objects grown in row-major order; otherwise
- * it visits the object starts by a pass over asindices' table or, when they are few, by finding
- * each in it. Here it takes every rectangular grid, each way in turn, and must give CPython's
- * value on every objects line of grid.test; the first way must have answered some lines and
- * passed others on. */
+ * it visits the object starts by a pass over asindices' table or, when they are few, in the
+ * order of the slots they were recorded at as its last table was filled. Here it takes every
+ * rectangular grid, each way in turn, and must give CPython's value on every objects line of
+ * grid.test; the first way must have answered some lines and passed others on. */
 START_TEST(test_objects_big_path)
 {
     eval_init();
     static const struct { int64_t find_ratio; bool any_order; const char *how; } ways[] = {
         { -1, true, "in any order where it can" },
         { INT64_MAX, false, "a pass over the table" },
-        { 0, false, "the starts found in the table" },
+        { 0, false, "the starts recorded in the last table" },
     };
     for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
         dsl_debug_objects_big(1, ways[w].find_ratio, ways[w].any_order);

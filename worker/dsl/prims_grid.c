@@ -343,6 +343,27 @@ static struct color_runs color_values(val element)
     return c;
 }
 
+/* The counts of values that are all ints in 0 .. 63, in hist, and `distinct` built as
+ * set(values) is (each value added when first met, so in the same order); false as soon as
+ * another value comes (then hist and distinct are partial). One pass over the cells (perf: the
+ * check of every value and the counting were two passes over solve_91413438's grids of 6.5
+ * million cells, 104 MB each). */
+static bool count_small_colors(const struct color_runs *c, int64_t hist[64], struct vset *distinct)
+{
+    for (int64_t r = 0; r < c->nruns; r++) {
+        int64_t n;
+        const val *vs = color_run(c, r, &n);
+        for (int64_t k = 0; k < n; k++) {
+            if (!v_is_int(vs[k]) || (uint64_t)vs[k].u.i >= 64)
+                return false;
+            if (hist[vs[k].u.i]++ == 0)
+                set_add(distinct, vs[k]);
+        }
+        DSL_TICK();
+    }
+    return true;
+}
+
 /* max(set(values), key=values.count) (most) or min(...) (least). */
 static val pick_color(const struct color_runs *c, bool most)
 {
@@ -350,28 +371,19 @@ static val pick_color(const struct color_runs *c, bool most)
         dsl_raise(EXC_VALUE, "%s() arg is an empty sequence", most ? "max" : "min");
     struct vset *distinct = set_new();
     int64_t hist[64] = { 0 };
-    bool small = true;
-    for (int64_t r = 0; r < c->nruns && small; r++) {
-        int64_t n;
-        const val *vs = color_run(c, r, &n);
-        for (int64_t k = 0; k < n && small; k++)
-            small = v_is_int(vs[k]) && vs[k].u.i >= 0 && vs[k].u.i < 64;
-    }
-    for (int64_t r = 0; r < c->nruns; r++) {
-        int64_t n;
-        const val *vs = color_run(c, r, &n);
-        if (small) {
-            for (int64_t k = 0; k < n; k++)
-                if (hist[vs[k].u.i]++ == 0)
-                    set_add(distinct, vs[k]);
-        } else {
+    bool small = count_small_colors(c, hist, distinct);
+    if (!small) {
+        distinct = set_new();
+        for (int64_t r = 0; r < c->nruns; r++) {
+            int64_t n;
+            const val *vs = color_run(c, r, &n);
             for (int64_t k = 0; k < n; k++) {
                 set_add(distinct, vs[k]);
                 if ((k & 1023) == 1023)
                     DSL_TICK();
             }
+            DSL_TICK();
         }
-        DSL_TICK();
     }
     bool have = false;
     val best = v_none();
@@ -1555,9 +1567,9 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
  * against 486 MB; the grids themselves are in both. */
 #define OBJECTS_BIG_CELLS ((int64_t)1 << 16)
 /* The object starts (cells != bg) are visited in asindices' order either by a pass over its whole
- * final table, or, when they are at most one per OBJECTS_FIND_RATIO slots, by finding each in the
- * table and sorting them by slot (solve_91413438: at most 90 starts among up to 6.5 million
- * cells, in a table of 16 million slots). */
+ * final table, or, when they are at most one per OBJECTS_FIND_RATIO slots, by recording each
+ * with its slot as the final table is filled and sorting them by slot (solve_91413438: at most
+ * 90 starts among up to 6.5 million cells, in a table of 16 million slots). */
 #define OBJECTS_FIND_RATIO 64
 
 static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
@@ -1571,12 +1583,26 @@ void dsl_debug_objects_big(int64_t cells, int64_t find_ratio, bool any_order)
     objects_try_any_order = any_order;
 }
 
+struct big_start {
+    uint64_t slot;
+    uint32_t p;
+};
+
 struct big_unvisited {
-    uint32_t *slot;          /* packed position where `taken` has the bit */
+    uint32_t *slot;          /* packed position where `taken` has the bit; NULL in the last
+                                table when the starts are recorded instead (below) */
     uint64_t *taken;         /* a bit per slot: probing reads these 2 MB, not the slots' 64 */
     uint64_t mask;
     int64_t fill;            /* == used: only adds, no dummies */
     int jbits;
+    /* Recording the starts: the table of final_size slots (the last) keeps no positions; each
+     * object start (a bit of starts, cell index i * w + j) placed in it is listed in found with
+     * its slot. starts NULL: every table keeps its positions. */
+    const uint64_t *starts;
+    uint64_t final_size;
+    int64_t w;
+    struct big_start *found;
+    int64_t nfound, found_cap;
 };
 
 static inline int64_t packed_hash(const struct big_unvisited *u, uint32_t p)
@@ -1590,25 +1616,18 @@ static inline bool big_taken(const uint64_t *taken, uint64_t i)
 }
 
 /* CPython's probe sequence from hash's home slot (linear probes, then perturbation): the first
- * slot not taken, or, in `find` mode, the first holding packed position p (UINT64_MAX when a
- * slot not taken comes first: p is not in the table; every slot before p's was taken when p was
- * placed, and still is, as nothing is removed). */
-static inline uint64_t big_probe(const struct big_unvisited *u, int64_t hash, uint32_t p, bool find)
+ * slot not taken. */
+static inline uint64_t big_probe(const struct big_unvisited *u, int64_t hash)
 {
     uint64_t mask = u->mask, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
     for (;;) {
         if (!big_taken(u->taken, i)) /* the common case first (perf: 6% of solve_91413438) */
-            return find ? UINT64_MAX : i;
-        if (find && u->slot[i] == p)
             return i;
         if (i + PS_LINEAR_PROBES <= mask) {
-            for (uint64_t s = i + 1; s <= i + PS_LINEAR_PROBES; s++) {
+            for (uint64_t s = i + 1; s <= i + PS_LINEAR_PROBES; s++)
                 if (!big_taken(u->taken, s))
-                    return find ? UINT64_MAX : s;
-                if (find && u->slot[s] == p)
                     return s;
-            }
         }
         perturb >>= PS_PERTURB_SHIFT;
         i = (i * 5 + 1 + perturb) & mask;
@@ -1619,16 +1638,44 @@ static inline uint64_t big_probe(const struct big_unvisited *u, int64_t hash, ui
  * there are no dummies: both take the first empty slot of the probe sequence. */
 static inline void big_place(struct big_unvisited *u, uint32_t p, int64_t hash)
 {
-    uint64_t i = big_probe(u, hash, p, false);
+    uint64_t i = big_probe(u, hash);
     u->taken[i >> 6] |= (uint64_t)1 << (i & 63);
     u->slot[i] = p;
+}
+
+/* big_place in the last table when the starts are recorded: cell index c (i * w + j) of p. */
+static inline void big_place_recording(struct big_unvisited *u, uint32_t p, int64_t hash, int64_t c)
+{
+    uint64_t i = big_probe(u, hash);
+    u->taken[i >> 6] |= (uint64_t)1 << (i & 63);
+    if ((u->starts[c >> 6] >> (c & 63) & 1) && u->nfound < u->found_cap) {
+        u->found[u->nfound].slot = i;
+        u->found[u->nfound++].p = p;
+    }
+}
+
+/* The size of asindices' table once n distinct positions are in it: CPython's resizes, from 8
+ * slots, each when an add makes fill * 5 >= mask * 3. */
+static uint64_t big_final_size(int64_t n)
+{
+    uint64_t size = 8;
+    for (;;) {
+        int64_t fill = (int64_t)(((size - 1) * 3 + 4) / 5); /* the first fill that resizes */
+        if (fill > n)
+            return size;
+        int64_t minused = fill > 50000 ? fill * 2 : fill * 4;
+        size = 8;
+        while ((int64_t)size <= minused)
+            size <<= 1;
+    }
 }
 
 /* An empty table of size slots (a power of two, at least 8). */
 static void big_table(struct big_unvisited *u, uint64_t size)
 {
     uint64_t words = (size + 63) / 64;
-    u->slot = dsl_alloc((size_t)size * sizeof(uint32_t));
+    bool recording = u->starts != NULL && size == u->final_size;
+    u->slot = recording ? NULL : dsl_alloc((size_t)size * sizeof(uint32_t));
     u->taken = dsl_alloc((size_t)words * sizeof(uint64_t));
     dsl_fill(u->taken, 0, (size_t)words * sizeof(uint64_t));
     u->mask = size - 1;
@@ -1642,10 +1689,14 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
         newsize <<= 1;
     struct big_unvisited old = *u;
     big_table(u, newsize);
+    uint32_t jmask = ((uint32_t)1 << u->jbits) - 1;
     for (uint64_t w = 0; w <= old.mask >> 6; w++) {
         for (uint64_t bits = old.taken[w]; bits != 0; bits &= bits - 1) {
             uint32_t p = old.slot[w * 64 + (uint64_t)__builtin_ctzll(bits)];
-            big_place(u, p, packed_hash(u, p));
+            if (u->slot != NULL)
+                big_place(u, p, packed_hash(u, p));
+            else
+                big_place_recording(u, p, packed_hash(u, p), (int64_t)(p >> u->jbits) * u->w + (p & jmask));
         }
         if ((w & 255) == 255)
             DSL_TICK();
@@ -1655,10 +1706,23 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
 /* unvisited = asindices(grid): frozenset((i, j) for i in range(h) for j in range(w)), added in
  * that order to a set that starts with 8 slots and grows as CPython's does. The hash of the
  * position BIG_AHEAD places on is computed early and its first slot fetched (perf: that bitmap
- * word and slot are a cache miss each in a table of megabytes). */
+ * word and slot are a cache miss each in a table of megabytes). With starts (a bit per cell that
+ * starts an object), the last table records them with their slots in u->found (n_starts of
+ * them) instead of keeping every position (perf: its 64 MB of slots for solve_91413438's 6.5
+ * million cells were written at random and never read but for those few starts). */
 #define BIG_AHEAD 16 /* a power of two */
-static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w)
+static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w, const uint64_t *starts, int64_t n_starts)
 {
+    u->starts = starts;
+    u->w = w;
+    u->nfound = 0;
+    u->found_cap = n_starts;
+    u->found = NULL;
+    u->final_size = 0;
+    if (starts != NULL) {
+        u->final_size = big_final_size(h * w);
+        u->found = dsl_alloc((size_t)(n_starts > 0 ? n_starts : 1) * sizeof(*u->found));
+    }
     big_table(u, 8);
     u->fill = 0;
     int64_t n = h * w, ahead_i = 0, ahead_j = 0, i = 0, j = 0;
@@ -1677,13 +1741,17 @@ static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w)
             uint64_t at = (uint64_t)next & u->mask;
             hashes[k & (BIG_AHEAD - 1)] = next;
             __builtin_prefetch(&u->taken[at >> 6], 1);
-            __builtin_prefetch(&u->slot[at], 1);
+            if (u->slot != NULL)
+                __builtin_prefetch(&u->slot[at], 1);
             if (++ahead_j == w) {
                 ahead_j = 0;
                 ahead_i++;
             }
         }
-        big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, hash);
+        if (u->slot != NULL)
+            big_place(u, (uint32_t)i << u->jbits | (uint32_t)j, hash);
+        else
+            big_place_recording(u, (uint32_t)i << u->jbits | (uint32_t)j, hash, k);
         u->fill++;
         if ((uint64_t)u->fill * 5 >= u->mask * 3)
             big_resize(u, u->fill > 50000 ? u->fill * 2 : u->fill * 4);
@@ -1715,49 +1783,27 @@ static bool grid_is_rectangle(val grid, int64_t h, int64_t w)
     return true;
 }
 
-struct big_start {
-    uint64_t slot;
-    uint32_t p;
-};
-
 static int big_start_cmp(const void *a, const void *b)
 {
     uint64_t x = ((const struct big_start *)a)->slot, y = ((const struct big_start *)b)->slot;
     return x < y ? -1 : x > y;
 }
 
-/* The loop of objects() over unvisited when the object starts are few (OBJECTS_FIND_RATIO):
- * each start found in the table, visited in slot order, which is unvisited's order; false
- * (nothing done) when they are too many. */
-static bool objects_big_by_find(struct objects_run *r, const struct big_unvisited *u, const uint64_t *starts,
-                                int64_t n, struct vset *objs)
+/* The loop of objects() over unvisited when the object starts are few (OBJECTS_FIND_RATIO) and
+ * were recorded with their slots in asindices' last table: visited in slot order, which is
+ * unvisited's order. */
+static void objects_big_by_slot(struct objects_run *r, struct big_unvisited *u, struct vset *objs)
 {
-    int64_t cells = r->h * r->w;
-    if (n == 0 || (uint64_t)n * (uint64_t)objects_find_ratio > u->mask + 1)
-        return false;
-    struct big_start *found = dsl_alloc((size_t)n * sizeof(*found));
-    int64_t k = 0;
-    for (int64_t w = 0; w < (cells + 63) / 64; w++) {
-        for (uint64_t bits = starts[w]; bits != 0; bits &= bits - 1) {
-            int64_t c = w * 64 + __builtin_ctzll(bits), i = c / r->w, j = c % r->w;
-            uint32_t p = (uint32_t)i << u->jbits | (uint32_t)j;
-            found[k].slot = big_probe(u, hash_int_pair(i, j), p, true);
-            if (found[k].slot == UINT64_MAX)
-                return false; /* cannot happen: every position is in the table */
-            found[k++].p = p;
-        }
-    }
-    qsort(found, (size_t)n, sizeof(*found), big_start_cmp);
+    qsort(u->found, (size_t)u->nfound, sizeof(*u->found), big_start_cmp);
     uint32_t jmask = ((uint32_t)1 << u->jbits) - 1;
-    for (k = 0; k < n; k++) {
-        int64_t i = found[k].p >> u->jbits, j = found[k].p & jmask;
+    for (int64_t k = 0; k < u->nfound; k++) {
+        int64_t i = u->found[k].p >> u->jbits, j = u->found[k].p & jmask;
         int64_t key = key_of(r, i, j);
         if (r->occupied[key])
             continue;
         set_add(objs, grow_object(r, key, r->grid.u.t->item[i].u.t->item[j]));
         DSL_TICK();
     }
-    return true;
 }
 
 /* ---- objects() of a big grid, in any order
@@ -1846,10 +1892,17 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
         nstarts += __builtin_popcountll(starts[w]);
     if (objects_any_order(r, starts, nstarts, objs))
         return true;
-    big_asindices(&u, r->h, r->w);
-    uint32_t jmask = ((uint32_t)1 << u.jbits) - 1;
-    if (objects_big_by_find(r, &u, starts, nstarts, objs))
+    bool few_starts = nstarts > 0 && (uint64_t)nstarts * (uint64_t)objects_find_ratio <= big_final_size(cells);
+    big_asindices(&u, r->h, r->w, few_starts ? starts : NULL, nstarts);
+    if (few_starts) {
+        if (u.nfound != nstarts || u.mask + 1 != u.final_size)
+            dsl_raise(EXC_RUNTIME, "objects: %lld of %lld object starts placed in a table of %llu slots"
+                      " (internal error)", (long long)u.nfound, (long long)nstarts,
+                      (unsigned long long)(u.mask + 1));
+        objects_big_by_slot(r, &u, objs);
         return true;
+    }
+    uint32_t jmask = ((uint32_t)1 << u.jbits) - 1;
     for (uint64_t k = 0; k <= u.mask; k++) {
         if ((k & 16383) == 16383)
             DSL_TICK();
