@@ -210,9 +210,9 @@ val const_value(enum const_id id);          /* ZERO, T, DOWN, ... */
 
 /* Test hook: objects() takes its big-grid path for rectangular grids of more than `cells` cells
  * (default 65536; 0 restores it), there first tries the objects in any order when `any_order`
- * (default true), and finds the object starts in asindices' table when they are at most one per
- * `find_ratio` slots (default 64; -1 restores it; 0: always), so that tests can compare every
- * path on small grids. */
+ * (default true), and records the object starts as asindices' last table is filled when they are
+ * at most one per `find_ratio` slots (default 64; -1 restores it; 0: always), so that tests can
+ * compare every path on small grids. */
 void dsl_debug_objects_big(int64_t cells, int64_t find_ratio, bool any_order);
 
 /* Test hook: the small-call cache (runtime.c) on (the default) or off. */

@@ -1707,22 +1707,22 @@ static void big_resize(struct big_unvisited *u, int64_t minused)
  * that order to a set that starts with 8 slots and grows as CPython's does. The hash of the
  * position BIG_AHEAD places on is computed early and its first slot fetched (perf: that bitmap
  * word and slot are a cache miss each in a table of megabytes). With starts (a bit per cell that
- * starts an object), the last table records them with their slots in u->found (n_starts of
- * them) instead of keeping every position (perf: its 64 MB of slots for solve_91413438's 6.5
- * million cells were written at random and never read but for those few starts). */
+ * starts an object), the last table (final_size slots: big_final_size) records them with their
+ * slots in u->found (n_starts of them) instead of keeping every position (perf: its 64 MB of
+ * slots for solve_91413438's 6.5 million cells were written at random and never read but for
+ * those few starts). */
 #define BIG_AHEAD 16 /* a power of two */
-static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w, const uint64_t *starts, int64_t n_starts)
+static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w, const uint64_t *starts, int64_t n_starts,
+                          uint64_t final_size)
 {
     u->starts = starts;
     u->w = w;
     u->nfound = 0;
     u->found_cap = n_starts;
     u->found = NULL;
-    u->final_size = 0;
-    if (starts != NULL) {
-        u->final_size = big_final_size(h * w);
+    u->final_size = final_size;
+    if (starts != NULL)
         u->found = dsl_alloc((size_t)(n_starts > 0 ? n_starts : 1) * sizeof(*u->found));
-    }
     big_table(u, 8);
     u->fill = 0;
     int64_t n = h * w, ahead_i = 0, ahead_j = 0, i = 0, j = 0;
@@ -1892,8 +1892,9 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
         nstarts += __builtin_popcountll(starts[w]);
     if (objects_any_order(r, starts, nstarts, objs))
         return true;
-    bool few_starts = nstarts > 0 && (uint64_t)nstarts * (uint64_t)objects_find_ratio <= big_final_size(cells);
-    big_asindices(&u, r->h, r->w, few_starts ? starts : NULL, nstarts);
+    uint64_t final_size = big_final_size(cells);
+    bool few_starts = nstarts > 0 && (uint64_t)nstarts * (uint64_t)objects_find_ratio <= final_size;
+    big_asindices(&u, r->h, r->w, few_starts ? starts : NULL, nstarts, final_size);
     if (few_starts) {
         if (u.nfound != nstarts || u.mask + 1 != u.final_size)
             dsl_raise(EXC_RUNTIME, "objects: %lld of %lld object starts placed in a table of %llu slots"
