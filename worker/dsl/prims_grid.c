@@ -1595,6 +1595,8 @@ struct big_unvisited {
     uint64_t mask;
     int64_t fill;            /* == used: only adds, no dummies */
     int jbits;
+    const uint64_t *row_lane; /* per row i: hash((i, j))'s state after its first item
+                                 (tuple_hash_lane(TUPLE_HASH_START, i)), shared by the row's keys */
     /* Recording the starts: the table of final_size slots (the last) keeps no positions; each
      * object start (a bit of starts, cell index i * w + j) placed in it is listed in found with
      * its slot. starts NULL: every table keeps its positions. */
@@ -1605,9 +1607,15 @@ struct big_unvisited {
     int64_t nfound, found_cap;
 };
 
+/* hash((i, j)) from the row's lane (i, j >= 0 and below 2^31: each int is its own hash) */
+static inline int64_t row_hash(const uint64_t *row_lane, int64_t i, int64_t j)
+{
+    return tuple_hash_end(tuple_hash_lane(row_lane[i], j), 2);
+}
+
 static inline int64_t packed_hash(const struct big_unvisited *u, uint32_t p)
 {
-    return hash_int_pair((int64_t)(p >> u->jbits), (int64_t)(p & (((uint32_t)1 << u->jbits) - 1)));
+    return row_hash(u->row_lane, (int64_t)(p >> u->jbits), (int64_t)(p & (((uint32_t)1 << u->jbits) - 1)));
 }
 
 static inline bool big_taken(const uint64_t *taken, uint64_t i)
@@ -1723,12 +1731,16 @@ static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w, const u
     u->final_size = final_size;
     if (starts != NULL)
         u->found = dsl_alloc((size_t)(n_starts > 0 ? n_starts : 1) * sizeof(*u->found));
+    uint64_t *row_lane = dsl_alloc((size_t)h * sizeof(uint64_t));
+    for (int64_t r = 0; r < h; r++)
+        row_lane[r] = tuple_hash_lane(TUPLE_HASH_START, int_hash(r));
+    u->row_lane = row_lane;
     big_table(u, 8);
     u->fill = 0;
     int64_t n = h * w, ahead_i = 0, ahead_j = 0, i = 0, j = 0;
     int64_t hashes[BIG_AHEAD]; /* of positions k .. k + BIG_AHEAD - 1 */
     for (int64_t k = 0; k < BIG_AHEAD && k < n; k++) {
-        hashes[k] = hash_int_pair(ahead_i, ahead_j);
+        hashes[k] = row_hash(row_lane, ahead_i, ahead_j);
         if (++ahead_j == w) {
             ahead_j = 0;
             ahead_i++;
@@ -1737,7 +1749,7 @@ static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w, const u
     for (int64_t k = 0; k < n; k++) {
         int64_t hash = hashes[k & (BIG_AHEAD - 1)];
         if (k + BIG_AHEAD < n) {
-            int64_t next = hash_int_pair(ahead_i, ahead_j);
+            int64_t next = row_hash(row_lane, ahead_i, ahead_j);
             uint64_t at = (uint64_t)next & u->mask;
             hashes[k & (BIG_AHEAD - 1)] = next;
             __builtin_prefetch(&u->taken[at >> 6], 1);
