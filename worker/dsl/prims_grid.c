@@ -350,17 +350,35 @@ static struct color_runs color_values(val element)
  * million cells, 104 MB each). */
 static bool count_small_colors(const struct color_runs *c, int64_t hist[64], struct vset *distinct)
 {
+    /* Equal neighbours are counted in a register and added to hist when the colour changes
+     * (perf: hist[v]++ on every cell made each cell wait for the store of the one before, as
+     * the cells of a big grid are mostly one colour). */
+    uint64_t seen = 0, colour = 64; /* 64: no colour yet (hist has 64 slots, run is 0) */
+    int64_t run = 0;
     for (int64_t r = 0; r < c->nruns; r++) {
         int64_t n;
         const val *vs = color_run(c, r, &n);
         for (int64_t k = 0; k < n; k++) {
             if (!v_is_int(vs[k]) || (uint64_t)vs[k].u.i >= 64)
                 return false;
-            if (hist[vs[k].u.i]++ == 0)
+            uint64_t v = (uint64_t)vs[k].u.i;
+            if (v == colour) {
+                run++;
+                continue;
+            }
+            if (run > 0)
+                hist[colour] += run;
+            colour = v;
+            run = 1;
+            if (!(seen >> v & 1)) {
+                seen |= (uint64_t)1 << v;
                 set_add(distinct, vs[k]);
+            }
         }
         DSL_TICK();
     }
+    if (run > 0)
+        hist[colour] += run;
     return true;
 }
 
@@ -1966,12 +1984,16 @@ static void shape_facts_compute(struct objects_run *r, int64_t keys, int64_t **h
     *order = alloc((size_t)(r->h * r->w) * sizeof(int32_t));
     if (*hash == NULL || *inside == NULL || *order == NULL)
         return;
-    for (int64_t key = 0; key < keys; key++) {
-        int64_t i = key_row(r, key), j = key_col(r, key);
-        (*hash)[key] = hash_int_pair(i, j);
-        (*inside)[key] = i >= 0 && i < r->h && j >= 0 && j < r->w;
-        if ((key & 1023) == 1023)
-            DSL_TICK();
+    for (int64_t key = 0; key < keys; key += r->stride) { /* a row of keys at a time */
+        int64_t i = key_row(r, key);
+        uint64_t row_lane = tuple_hash_lane(TUPLE_HASH_START, int_hash(i)); /* hash((i, j))'s first item */
+        bool row_inside = i >= 0 && i < r->h;
+        for (int64_t c = 0; c < r->stride; c++) {
+            int64_t j = c - 1;
+            (*hash)[key + c] = tuple_hash_end(tuple_hash_lane(row_lane, int_hash(j)), 2);
+            (*inside)[key + c] = row_inside && j >= 0 && j < r->w;
+        }
+        DSL_TICK();
     }
     r->hash = *hash;
     struct pset *unvisited = pset_new(); /* (in the arena: garbage after this call) */
