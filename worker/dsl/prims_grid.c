@@ -988,7 +988,7 @@ static inline int64_t shifted_hash(const struct shift_hashes *sh, int64_t q, int
 {
     int64_t h = sh->pair_hash != NULL ? sh->pair_hash[sh->place[q] + (di - sh->dlo[0]) * sh->span_j + (dj - sh->dlo[1])]
                                       : hash_int_pair(sh->it[q].i + di, sh->it[q].j + dj);
-    return sh->object ? tuple_hash_end(tuple_hash_lane(sh->colour_lane[q], h), 2) : h;
+    return sh->object ? pair_hash_end(sh->colour_lane[q], h) : h;
 }
 
 /* merge(apply(lambda d: copy of c's items moved by d, offsets)), each copy's items added in the
@@ -1040,7 +1040,7 @@ static bool shifted_copies_merged(const struct dsl_copies *c, val *result)
     uint64_t *colour_lane = dsl_alloc((size_t)n * sizeof(uint64_t));
     for (int64_t q = 0; q < n; q++) {
         place[q] = (it[q].i - lo[1]) * span_j + (it[q].j - lo[2]);
-        colour_lane[q] = tuple_hash_lane(TUPLE_HASH_START, int_hash(it[q].c));
+        colour_lane[q] = pair_hash_lane(it[q].c);
     }
     const struct shift_hashes sh = { object, it, pair_hash, place, colour_lane, span_j, { dlo[0], dlo[1] } };
     struct vset *copies = set_new();
@@ -1613,8 +1613,7 @@ struct big_unvisited {
     uint64_t mask;
     int64_t fill;            /* == used: only adds, no dummies */
     int jbits;
-    const uint64_t *row_lane; /* per row i: hash((i, j))'s state after its first item
-                                 (tuple_hash_lane(TUPLE_HASH_START, i)), shared by the row's keys */
+    const uint64_t *row_lane; /* per row i: pair_hash_lane(i), shared by the row's keys */
     /* Recording the starts: the table of final_size slots (the last) keeps no positions; each
      * object start (a bit of starts, cell index i * w + j) placed in it is listed in found with
      * its slot. starts NULL: every table keeps its positions. */
@@ -1625,10 +1624,11 @@ struct big_unvisited {
     int64_t nfound, found_cap;
 };
 
-/* hash((i, j)) from the row's lane (i, j >= 0 and below 2^31: each int is its own hash) */
+/* hash((i, j)) from the row's lane (j >= 0 and below 2^31: its own hash; perf, int_hash's tests
+ * cost solve_91413438 2%) */
 static inline int64_t row_hash(const uint64_t *row_lane, int64_t i, int64_t j)
 {
-    return tuple_hash_end(tuple_hash_lane(row_lane[i], j), 2);
+    return pair_hash_end(row_lane[i], j);
 }
 
 static inline int64_t packed_hash(const struct big_unvisited *u, uint32_t p)
@@ -1751,7 +1751,7 @@ static void big_asindices(struct big_unvisited *u, int64_t h, int64_t w, const u
         u->found = dsl_alloc((size_t)(n_starts > 0 ? n_starts : 1) * sizeof(*u->found));
     uint64_t *row_lane = dsl_alloc((size_t)h * sizeof(uint64_t));
     for (int64_t r = 0; r < h; r++)
-        row_lane[r] = tuple_hash_lane(TUPLE_HASH_START, int_hash(r));
+        row_lane[r] = pair_hash_lane(r);
     u->row_lane = row_lane;
     big_table(u, 8);
     u->fill = 0;
@@ -1986,11 +1986,11 @@ static void shape_facts_compute(struct objects_run *r, int64_t keys, int64_t **h
         return;
     for (int64_t key = 0; key < keys; key += r->stride) { /* a row of keys at a time */
         int64_t i = key_row(r, key);
-        uint64_t row_lane = tuple_hash_lane(TUPLE_HASH_START, int_hash(i)); /* hash((i, j))'s first item */
+        uint64_t row_lane = pair_hash_lane(i);
         bool row_inside = i >= 0 && i < r->h;
         for (int64_t c = 0; c < r->stride; c++) {
             int64_t j = c - 1;
-            (*hash)[key + c] = tuple_hash_end(tuple_hash_lane(row_lane, int_hash(j)), 2);
+            (*hash)[key + c] = pair_hash_end(row_lane, int_hash(j));
             (*inside)[key + c] = row_inside && j >= 0 && j < r->w;
         }
         DSL_TICK();

@@ -278,13 +278,23 @@ static inline int64_t tuple_hash_end(uint64_t acc, uint32_t len)
     acc += (uint64_t)len ^ (TUPLE_HASH_START ^ 3527539ULL);
     return acc == UINT64_MAX ? 1546275796 : (int64_t)acc;
 }
+/* hash((a, b)) for an int a in two steps, for loops over many b's of one a: pair_hash_lane(a)
+ * once (the tuple hash's state after its first item), then pair_hash_end(lane, hash(b)) per b. */
+static inline uint64_t pair_hash_lane(int64_t a)
+{
+    return tuple_hash_lane(TUPLE_HASH_START, int_hash(a));
+}
+static inline int64_t pair_hash_end(uint64_t lane, int64_t b_hash)
+{
+    return tuple_hash_end(tuple_hash_lane(lane, b_hash), 2);
+}
 static inline int64_t hash_int_pair(int64_t a, int64_t b)
 {
-    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(a)), int_hash(b)), 2);
+    return pair_hash_end(pair_hash_lane(a), int_hash(b));
 }
 static inline int64_t hash_cell(int64_t c, int64_t i, int64_t j)
 {
-    return tuple_hash_end(tuple_hash_lane(tuple_hash_lane(TUPLE_HASH_START, int_hash(c)), hash_int_pair(i, j)), 2);
+    return pair_hash_end(pair_hash_lane(c), hash_int_pair(i, j));
 }
 static inline uint64_t frozenset_hash_item(int64_t item_hash)
 {
