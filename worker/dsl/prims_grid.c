@@ -1288,6 +1288,7 @@ val prim_neighbors(const val *a)
 
 /* Position keys: (i + 1) * (w + 2) + (j + 1), so that the ring of neighbours just outside the
  * grid (which diagfun() produces) has keys too. */
+struct near_list;
 struct objects_run {
     val grid;
     int64_t h, w, stride;
@@ -1298,6 +1299,8 @@ struct objects_run {
     uint8_t *occupied;       /* per key */
     int64_t occupied_count;
     val *pos;                /* per key: the shared tuple (i, j), made on first use */
+    struct near_list *near;  /* per key: neighbourhood_of's set (n NEAR_UNKNOWN until asked
+                                for), or NULL (computed each time then) */
 };
 
 static inline int64_t key_of(const struct objects_run *r, int64_t i, int64_t j)
@@ -1493,6 +1496,56 @@ static void neighbourhood_of(const struct objects_run *r, int64_t key, struct ti
     }
 }
 
+/* neighbourhood_of's set for a position: its keys in slot order with their slots, and the size
+ * of its table. It depends on the grid's shape and the diagonal flag alone, so cached shapes
+ * keep it per key (perf: building the small sets of every cell anew was a quarter of objects()
+ * on the training inputs). */
+#define NEAR_UNKNOWN 0xff
+struct near_list {
+    uint8_t n;
+    uint8_t mask;
+    uint8_t slot[8];
+    int32_t key[8];
+};
+
+static void near_list_of(const struct objects_run *r, int64_t key, struct near_list *out)
+{
+    struct tiny near;
+    neighbourhood_of(r, key, &near);
+    out->n = 0;
+    out->mask = (uint8_t)near.mask;
+    for (uint32_t b = near.bits; b; b &= b - 1) {
+        int k = __builtin_ctz(b);
+        out->slot[out->n] = (uint8_t)k;
+        out->key[out->n++] = (int32_t)near.key[k];
+    }
+}
+
+/* pset_merge_tiny with the tiny set given as its near_list. */
+static void pset_merge_near(struct pset *s, const struct objects_run *r, const struct near_list *t)
+{
+    if (t->n == 0)
+        return;
+    if ((s->fill + t->n) * 5 >= s->mask * 3)
+        pset_resize(s, (s->used + t->n) * 2);
+    if (s->fill == 0) {
+        bool same_size = (uint64_t)s->mask == t->mask;
+        s->fill = s->used = t->n;
+        for (int k = 0; k < t->n; k++) {
+            int64_t key = t->key[k];
+            if (same_size) {
+                s->table[t->slot[k]].key = key;
+                s->table[t->slot[k]].hash = r->hash[key];
+            } else {
+                pset_insert_clean(s->table, (uint64_t)s->mask, key, r->hash[key]);
+            }
+        }
+        return;
+    }
+    for (int k = 0; k < t->n; k++)
+        pset_add(s, t->key[k], r->hash[t->key[k]]);
+}
+
 /* cands = neighborhood - occupied (set_difference: copy-and-discard when the left side is
  * more than four times larger, else a fresh set of the survivors). */
 static struct pset *minus_occupied(const struct objects_run *r, const struct pset *a)
@@ -1543,8 +1596,14 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
                     r->occupied[key] = 1;
                     r->occupied_count++;
                 }
-                neighbourhood_of(r, key, &near);
-                pset_merge_tiny(neighbourhood, &near);
+                if (r->near != NULL) {
+                    if (r->near[key].n == NEAR_UNKNOWN)
+                        near_list_of(r, key, &r->near[key]);
+                    pset_merge_near(neighbourhood, r, &r->near[key]);
+                } else {
+                    neighbourhood_of(r, key, &near);
+                    pset_merge_tiny(neighbourhood, &near);
+                }
                 DSL_TICK();
             }
         }
@@ -1970,7 +2029,22 @@ struct shape_facts {
     uint8_t *inside;
     val *pos;
     int32_t *order;
+    struct near_list *near[2]; /* per key, for diagonal false and true: made on first use */
 };
+
+/* The near_lists of the cached shape f, for r->diagonal, each made when first asked for (NULL:
+ * out of memory). */
+static struct near_list *shape_near(struct shape_facts *f, const struct objects_run *r)
+{
+    struct near_list **near = &f->near[r->diagonal ? 1 : 0];
+    if (*near == NULL) {
+        size_t bytes = (size_t)((r->h + 2) * r->stride) * sizeof(struct near_list);
+        *near = malloc(bytes);
+        if (*near != NULL)
+            memset(*near, NEAR_UNKNOWN, bytes);
+    }
+    return *near;
+}
 
 static struct shape_facts shape_cache[SHAPE_CACHE];
 static unsigned shape_cache_next;
@@ -2022,6 +2096,7 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
                 r->hash = f->hash;
                 r->inside = f->inside;
                 r->pos = f->pos;
+                r->near = shape_near(f, r);
                 order->key = f->order;
                 return;
             }
@@ -2031,6 +2106,8 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
         free(f->inside);
         free(f->pos);
         free(f->order);
+        free(f->near[0]);
+        free(f->near[1]);
         memset(f, 0, sizeof(*f));
         f->pos = malloc((size_t)keys * sizeof(val));
         shape_facts_compute(r, keys, &f->hash, &f->inside, &f->order, malloc);
@@ -2043,6 +2120,7 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
             r->hash = f->hash;
             r->inside = f->inside;
             r->pos = f->pos;
+            r->near = shape_near(f, r);
             order->key = f->order;
             return;
         }
@@ -2077,10 +2155,12 @@ static val objects_body(const val *a)
         r.hash = NULL;
         r.inside = NULL;
         r.pos = NULL;
+        r.near = NULL;
         if (objects_big(&r, objs))
             return set_freeze_copy(objs);
     }
     struct objects_order order;
+    r.near = NULL;
     objects_shape_facts(&r, &order);
     r.occupied = dsl_alloc((size_t)keys);
     dsl_fill(r.occupied, 0, (size_t)keys);
