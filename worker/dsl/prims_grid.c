@@ -1430,33 +1430,6 @@ static void tiny_add_new(struct tiny *t, int64_t key, int64_t hash)
         tiny_resize(t, (int64_t)t->n * 4);
 }
 
-/* set_merge(s, t) with t a tiny set without dummies. */
-static void pset_merge_tiny(struct pset *s, const struct tiny *t)
-{
-    if (t->n == 0)
-        return;
-    if ((s->fill + t->n) * 5 >= s->mask * 3)
-        pset_resize(s, (s->used + t->n) * 2);
-    if (s->fill == 0) {
-        bool same_size = (uint64_t)s->mask == t->mask;
-        s->fill = s->used = t->n;
-        for (uint32_t b = t->bits; b; b &= b - 1) {
-            int i = __builtin_ctz(b);
-            if (same_size) {
-                s->table[i].key = t->key[i];
-                s->table[i].hash = t->hash[i];
-            } else {
-                pset_insert_clean(s->table, (uint64_t)s->mask, t->key[i], t->hash[i]);
-            }
-        }
-        return;
-    }
-    for (uint32_t b = t->bits; b; b &= b - 1) {
-        int i = __builtin_ctz(b);
-        pset_add(s, t->key[i], t->hash[i]);
-    }
-}
-
 static void tiny_add_pos(struct tiny *t, const struct objects_run *r, int64_t i, int64_t j)
 {
     int64_t key = key_of(r, i, j);
@@ -1521,7 +1494,7 @@ static void near_list_of(const struct objects_run *r, int64_t key, struct near_l
     }
 }
 
-/* pset_merge_tiny with the tiny set given as its near_list. */
+/* set_merge(s, t) with t a tiny set without dummies, given as its near_list. */
 static void pset_merge_near(struct pset *s, const struct objects_run *r, const struct near_list *t)
 {
     if (t->n == 0)
@@ -1535,15 +1508,15 @@ static void pset_merge_near(struct pset *s, const struct objects_run *r, const s
             int64_t key = t->key[k];
             if (same_size) {
                 s->table[t->slot[k]].key = key;
-                s->table[t->slot[k]].hash = r->hash[key];
+                s->table[t->slot[k]].hash = key_hash(r, key);
             } else {
-                pset_insert_clean(s->table, (uint64_t)s->mask, key, r->hash[key]);
+                pset_insert_clean(s->table, (uint64_t)s->mask, key, key_hash(r, key));
             }
         }
         return;
     }
     for (int k = 0; k < t->n; k++)
-        pset_add(s, t->key[k], r->hash[t->key[k]]);
+        pset_add(s, t->key[k], key_hash(r, t->key[k]));
 }
 
 /* cands = neighborhood - occupied (set_difference: copy-and-discard when the left side is
@@ -1580,7 +1553,7 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
     set_add(obj, cell_of(r, colour, start));
     struct pset *cands = pset_new();
     pset_add(cands, start, key_hash(r, start));
-    struct tiny near;
+    struct near_list near; /* when r keeps none */
     while (cands->used > 0) {
         struct pset *neighbourhood = pset_new();
         struct pentry buf[SET_CHUNK];
@@ -1596,13 +1569,13 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
                     r->occupied[key] = 1;
                     r->occupied_count++;
                 }
-                if (r->near != NULL) {
+                if (r->near == NULL) {
+                    near_list_of(r, key, &near);
+                    pset_merge_near(neighbourhood, r, &near);
+                } else {
                     if (r->near[key].n == NEAR_UNKNOWN)
                         near_list_of(r, key, &r->near[key]);
                     pset_merge_near(neighbourhood, r, &r->near[key]);
-                } else {
-                    neighbourhood_of(r, key, &near);
-                    pset_merge_tiny(neighbourhood, &near);
                 }
                 DSL_TICK();
             }
