@@ -1478,7 +1478,7 @@ struct near_list {
     uint8_t n;
     uint8_t mask;
     uint8_t slot[8];
-    int32_t key[8];
+    int64_t key[8]; /* keys as wide as objects_run's: a big grid's pass the 32-bit range */
 };
 
 static void near_list_of(const struct objects_run *r, int64_t key, struct near_list *out)
@@ -1490,7 +1490,7 @@ static void near_list_of(const struct objects_run *r, int64_t key, struct near_l
     for (uint32_t b = near.bits; b; b &= b - 1) {
         int k = __builtin_ctz(b);
         out->slot[out->n] = (uint8_t)k;
-        out->key[out->n++] = (int32_t)near.key[k];
+        out->key[out->n++] = near.key[k];
     }
 }
 
@@ -1569,14 +1569,10 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
                     r->occupied[key] = 1;
                     r->occupied_count++;
                 }
-                if (r->near == NULL) {
-                    near_list_of(r, key, &near);
-                    pset_merge_near(neighbourhood, r, &near);
-                } else {
-                    if (r->near[key].n == NEAR_UNKNOWN)
-                        near_list_of(r, key, &r->near[key]);
-                    pset_merge_near(neighbourhood, r, &r->near[key]);
-                }
+                struct near_list *nl = r->near != NULL ? &r->near[key] : &near;
+                if (r->near == NULL || nl->n == NEAR_UNKNOWN)
+                    near_list_of(r, key, nl);
+                pset_merge_near(neighbourhood, r, nl);
                 DSL_TICK();
             }
         }
@@ -2123,17 +2119,16 @@ static val objects_body(const val *a)
     if (keys <= 0 || keys > ((int64_t)1 << 40))
         dsl_memout();  /* asindices() alone would exhaust any memory cap */
     r.occupied_count = 0;
+    r.near = NULL; /* objects_shape_facts sets it for a cached shape */
     struct vset *objs = set_new();
     if (r.h * r.w > objects_big_cells && grid_is_rectangle(r.grid, r.h, r.w)) {
         r.hash = NULL;
         r.inside = NULL;
         r.pos = NULL;
-        r.near = NULL;
         if (objects_big(&r, objs))
             return set_freeze_copy(objs);
     }
     struct objects_order order;
-    r.near = NULL;
     objects_shape_facts(&r, &order);
     r.occupied = dsl_alloc((size_t)keys);
     dsl_fill(r.occupied, 0, (size_t)keys);
