@@ -800,7 +800,7 @@ static void sfilter_body(void *ctx)
 /* type(container)(e for e in container if condition(e)) */
 val prim_sfilter(const val *a)
 {
-    struct map_job job = { .function = a[1], .container = a[0] };
+    struct map_job job = { .function = val_load(&a[1]), .container = val_load(&a[0]) };
     require_iterable(job.container);
     run_as_generator(sfilter_body, &job);
     return job.result;
@@ -831,7 +831,7 @@ static void extract_body(void *ctx)
 /* next(e for e in container if condition(e)) */
 val prim_extract(const val *a)
 {
-    struct map_job job = { .function = a[1], .container = a[0] };
+    struct map_job job = { .function = val_load(&a[1]), .container = val_load(&a[0]) };
     require_iterable(job.container);
     run_as_generator(extract_body, &job);
     if (!job.matched)
@@ -1061,13 +1061,13 @@ static val closure(enum func_kind kind, uint8_t arity, val x, val y, val z)
 }
 
 /* lambda x: outer(inner(x)) */
-val prim_compose(const val *a) { return closure(F_COMPOSE, 1, a[0], a[1], v_none()); }
+val prim_compose(const val *a) { return closure(F_COMPOSE, 1, val_load(&a[0]), val_load(&a[1]), v_none()); }
 
 /* lambda x: h(g(f(x))) */
-val prim_chain(const val *a) { return closure(F_CHAIN, 1, a[0], a[1], a[2]); }
+val prim_chain(const val *a) { return closure(F_CHAIN, 1, val_load(&a[0]), val_load(&a[1]), val_load(&a[2])); }
 
 /* lambda x: function(x) == target */
-val prim_matcher(const val *a) { return closure(F_MATCHER, 1, a[0], a[1], v_none()); }
+val prim_matcher(const val *a) { return closure(F_MATCHER, 1, val_load(&a[0]), val_load(&a[1]), v_none()); }
 
 /* function.__code__.co_argcount: 2 -> 1-argument result, 3 -> 2, anything else -> 3. */
 static uint8_t bound_arity(val function)
@@ -1078,8 +1078,8 @@ static uint8_t bound_arity(val function)
     return n == 2 ? 1 : n == 3 ? 2 : 3;
 }
 
-val prim_rbind(const val *a) { return closure(F_RBIND, bound_arity(a[0]), a[0], a[1], v_none()); }
-val prim_lbind(const val *a) { return closure(F_LBIND, bound_arity(a[0]), a[0], a[1], v_none()); }
+val prim_rbind(const val *a) { return closure(F_RBIND, bound_arity(a[0]), val_load(&a[0]), val_load(&a[1]), v_none()); }
+val prim_lbind(const val *a) { return closure(F_LBIND, bound_arity(a[0]), val_load(&a[0]), val_load(&a[1]), v_none()); }
 
 /* `function if n == 1 else compose(function, power(function, n - 1))`: n <= 0 recurses until
  * RecursionError, as does an n too deep for CPython's recursion limit (POWER_MAX_N). */
@@ -1101,7 +1101,7 @@ val prim_power(const val *a)
 }
 
 /* lambda x: outer(a(x), b(x)) */
-val prim_fork(const val *a) { return closure(F_FORK, 1, a[0], a[1], a[2]); }
+val prim_fork(const val *a) { return closure(F_FORK, 1, val_load(&a[0]), val_load(&a[1]), val_load(&a[2])); }
 
 /* ---- 61-66: mapping functions over containers ---- */
 
@@ -1160,7 +1160,7 @@ static void apply_body(void *ctx)
 /* type(container)(function(e) for e in container) */
 val prim_apply(const val *a)
 {
-    struct map_job job = { .function = a[0], .container = a[1] };
+    struct map_job job = { .function = val_load(&a[0]), .container = val_load(&a[1]) };
     require_iterable(job.container);
     run_as_generator(apply_body, &job);
     return job.result;
@@ -1214,7 +1214,7 @@ static void rapply_body(void *ctx)
 /* type(functions)(function(value) for function in functions) */
 val prim_rapply(const val *a)
 {
-    struct map_job job = { .function = a[1], .container = a[0] };
+    struct map_job job = { .function = val_load(&a[1]), .container = val_load(&a[0]) };
     require_iterable(job.container);
     run_as_generator(rapply_body, &job);
     return job.result;
@@ -1261,7 +1261,7 @@ static void papply_body(void *ctx)
 /* tuple(function(i, j) for i, j in zip(a, b)) */
 val prim_papply(const val *a)
 {
-    struct pair_job job = { .function = a[0], .left = a[1], .right = a[2] };
+    struct pair_job job = { .function = val_load(&a[0]), .left = val_load(&a[1]), .right = val_load(&a[2]) };
     zip_length(job.left, job.right);
     run_as_generator(papply_body, &job);
     return job.result;
@@ -1297,7 +1297,7 @@ static void prapply_body(void *ctx)
 /* frozenset(function(i, j) for j in b for i in a) */
 val prim_prapply(const val *a)
 {
-    struct pair_job job = { .function = a[0], .left = a[1], .right = a[2] };
+    struct pair_job job = { .function = val_load(&a[0]), .left = val_load(&a[1]), .right = val_load(&a[2]) };
     require_iterable(job.right);
     run_as_generator(prapply_body, &job);
     return job.result;

@@ -1283,7 +1283,7 @@ static val center_of_bounds(const struct bounds *b)
 
 val prim_center(const val *a)
 {
-    val patch = a[0];
+    val patch = val_load(&a[0]);
     struct bounds b;
     if (scan_patch(patch, &b) != PF_OTHER)
         return center_of_bounds(&b);

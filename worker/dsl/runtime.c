@@ -929,13 +929,14 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
 {
     val buf[4];
     switch (f->kind) {
-    case F_COMPOSE: return compose_call(f, argv[0]);
-    case F_CHAIN: return call1(f->a, call1(f->b, call1(f->c, argv[0])));
+    case F_COMPOSE: return compose_call(f, val_load(&argv[0]));
+    case F_CHAIN: return call1(f->a, call1(f->b, call1(f->c, val_load(&argv[0]))));
     case F_FORK: {
         /* Python evaluates outer(a(x), b(x)) left to right: which of two errors is raised
          * depends on it, so never put both calls in one C argument list. */
-        val left = call1(f->b, argv[0]);
-        val right = call1(f->c, argv[0]);
+        val x = val_load(&argv[0]);
+        val left = call1(f->b, x);
+        val right = call1(f->c, x);
         return call2(f->a, left, right);
     }
     case F_MATCHER: {
@@ -948,13 +949,13 @@ __attribute__((noinline)) static val closure_call(const struct vfunc *f, const v
      * start-up cost, 8% of fn_call in the worker's profile) */
     case F_RBIND:
         for (unsigned i = 0; i < f->arity && i < 3; i++)
-            buf[i] = argv[i];
+            buf[i] = val_load(&argv[i]);
         buf[f->arity] = f->b;
         return call_inline(f->a, f->arity + 1, buf);
     case F_LBIND:
         buf[0] = f->b;
         for (unsigned i = 0; i < f->arity && i < 3; i++)
-            buf[i + 1] = argv[i];
+            buf[i + 1] = val_load(&argv[i]);
         return call_inline(f->a, f->arity + 1, buf);
     case F_POWER: {
         /* Python nests n-1 lambdas (compose(f, power(f, n-1))) around the innermost call. */
