@@ -915,8 +915,7 @@ static void pset_add(struct pset *s, int64_t key, int64_t hash)
         i = (i * 5 + 1 + perturb) & mask;
     }
 found_unused:
-    s->fill++;
-    s->used++;
+    fill_used_bump(&s->fill, &s->used);
     e->key = key;
     e->hash = hash;
     if ((uint64_t)s->fill * 5 < mask * 3)

@@ -875,38 +875,32 @@ __attribute__((noinline)) static void set_table_resize(struct vset *s, int64_t m
         return; /* CPython: cannot get any smaller and nothing to clean */
     struct set_entry *old = s->table;
     int64_t oldsize = s->mask + 1;
-    struct set_entry small_copy[SET_MINSIZE];
-    if (old == s->smalltable) { /* keep the old entries while the new table is filled */
-        memcpy(small_copy, s->smalltable, sizeof(s->smalltable));
-        old = small_copy;
-    }
+    struct set_entry buf[SET_CHUNK];
+    int64_t pos = 0, n = 0;
+    _Static_assert(SET_MINSIZE <= SET_CHUNK, "the small table is gathered in one chunk");
+    bool was_small = old == s->smalltable;
+    /* The small table's entries are kept in buf while the new table is filled (perf: a memcpy of
+     * it to the side, just after the add that made it grow, wrote 16- and 32-byte pieces that
+     * straddle the 24-byte entries, and each 16-byte key read back from them waited). */
+    if (was_small)
+        n = set_gather(old, oldsize, &pos, buf);
     struct set_entry *table = newsize == SET_MINSIZE ? s->smalltable : table_alloc(newsize);
     set_table_clear(table, newsize);
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
-    struct set_entry buf[SET_CHUNK];
-    for (int64_t pos = 0; pos < oldsize;) {
-        int64_t n = set_gather(old, oldsize, &pos, buf);
+    for (;;) {
         for (int64_t k = 0; k < n; k++)
             set_insert_clean(table, (uint64_t)s->mask, buf[k].key, buf[k].hash);
-        if (pos < oldsize && (pos & (SET_TICK_SLOTS / 16 - 1)) == 0)
+        if (pos >= oldsize)
+            break;
+        if (pos != 0 && (pos & (SET_TICK_SLOTS / 16 - 1)) == 0)
             DSL_TICK(); /* tables of millions take longer than the 10 ms a timeout allows */
+        n = set_gather(old, oldsize, &pos, buf);
     }
-    if (old != small_copy)
+    if (!was_small)
         table_recycle(old, oldsize);
     DSL_TICK();
-}
-
-/* fill and used, both one up: a key went into an unused slot. As two 8-byte increments (perf: the
- * compiler otherwise makes them one 16-byte load, add and store, and the load waits a dozen
- * cycles whenever the last write of the pair was an 8-byte one: set_new, a resize, a dummy
- * reused; set_add's commonest stall). */
-static inline void set_count_added(struct vset *s)
-{
-    s->fill++;
-    __asm__("" : "+m"(s->fill)); /* not merged with the next line */
-    s->used++;
 }
 
 /* set_add_entry: CPython's probe loop, in full. */
@@ -941,7 +935,7 @@ found_unused_or_dummy:
         freeslot->hash = hash;
         return;
     }
-    set_count_added(s);
+    fill_used_bump(&s->fill, &s->used);
     e->key = key;
     e->hash = hash;
     if ((uint64_t)s->fill * 5 < mask * 3)
@@ -957,7 +951,7 @@ static inline void set_add_entry(struct vset *s, val key, int64_t hash)
     uint64_t mask = (uint64_t)s->mask;
     struct set_entry *e = &s->table[(uint64_t)hash & mask];
     if (BF_LIKELY(slot_empty(e))) {
-        set_count_added(s);
+        fill_used_bump(&s->fill, &s->used);
         e->key = key;
         e->hash = hash;
         if (BF_UNLIKELY((uint64_t)s->fill * 5 >= mask * 3))
