@@ -145,6 +145,7 @@ static inline val v_func(struct vfunc *f) { val v = { V_FUNC, 0, { .f = f } }; r
  * closure or primitive. Perf: solve_d22278a0 over the training tasks 8.0-8.4 s to 7.6-7.7 s
  * with closure_call's reads alone. Writing the arrays in one 16-byte store instead made it 9.5 s
  * (the values pass through vector registers). */
+_Static_assert(sizeof(val) == 2 * sizeof(uint64_t), "val_load reads a value as two 8-byte halves");
 static inline __attribute__((always_inline)) val val_load(const val *p)
 {
     uint64_t lo, hi;
