@@ -142,9 +142,9 @@ static inline val v_func(struct vfunc *f) { val v = { V_FUNC, 0, { .f = f } }; r
  * value in two general registers (a by-value val), as two 8-byte stores; a 16-byte load of it
  * (what a struct copy compiles to: buf[i] = argv[i], a job's fields from a[]) cannot be forwarded
  * from them and waits until both reach the cache, about a dozen cycles, on every call of a
- * closure or primitive. Perf: solve_d22278a0 over the training tasks 8.0-8.4 s to 7.6-7.7 s
- * with closure_call's reads alone. Writing the arrays in one 16-byte store instead made it 9.5 s
- * (the values pass through vector registers). */
+ * closure or primitive. Perf: solve_d22278a0 over the training tasks (2 passes) 7.9-8.1 s to
+ * 7.6-7.7 s with closure_call's reads alone, 7.15 s with the primitives' below. Writing the
+ * arrays in one 16-byte store instead made it 9.5 s (the values pass through vector registers). */
 _Static_assert(sizeof(val) == 2 * sizeof(uint64_t), "val_load reads a value as two 8-byte halves");
 static inline __attribute__((always_inline)) val val_load(const val *p)
 {
