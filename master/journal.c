@@ -40,7 +40,6 @@ static void out_put(struct out *o, const char *s, size_t n)
     o->len += n;
 }
 
-static void out_puts(struct out *o, const char *s) { out_put(o, s, strlen(s)); }
 
 static void out_printf(struct out *o, const char *fmt, ...) BF_PRINTF(2, 3);
 static void out_printf(struct out *o, const char *fmt, ...)
@@ -85,37 +84,34 @@ static void out_hex16(struct out *o, uint64_t v)
     out_put(o, tmp, sizeof tmp);
 }
 
-static void out_key_raw(struct out *o, const char *key)
+/* A string literal, its length known at compile time (perf: strlen on every key of every line). */
+#define OUT_LIT(o, lit) out_put((o), (lit), sizeof(lit) - 1)
+/* ,"key": for a literal key */
+#define OUT_KEY(o, key) OUT_LIT((o), ",\"" key "\":")
+
+/* Bytes a JSON string holds as they are: not a control character, DEL, '"' or '\\'. */
+static bool json_plain_byte(unsigned char c)
 {
-    out_put(o, ",\"", 2);
-    out_puts(o, key);
-    out_put(o, "\":", 2);
+    return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
 }
 
-static void out_key_bool(struct out *o, const char *key, bool v)
-{
-    out_key_raw(o, key);
-    out_puts(o, v ? "true" : "false");
-}
+/* Per byte value, whether it is written as it is (json_plain_byte): one load per byte while a
+ * string is scanned (perf: the master formats a line per result, seven strings each). */
+static bool json_plain[256];
 
-static void out_key_uint(struct out *o, const char *key, unsigned long long v)
+static void json_plain_init(void)
 {
-    out_key_raw(o, key);
-    out_uint(o, v);
-}
-
-static void out_key_int(struct out *o, const char *key, long long v)
-{
-    out_key_raw(o, key);
-    out_int(o, v);
+    if (json_plain['a']) return;
+    for (int c = 0; c < 256; c++) json_plain[c] = json_plain_byte((unsigned char)c);
 }
 
 static void out_json_string(struct out *o, const char *s)
 {
+    json_plain_init();
     out_put(o, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         const unsigned char *run = p; /* characters written as they are, copied at once */
-        while (*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\')
+        while (json_plain[*p])
             p++;
         if (p != run) out_put(o, (const char *)run, (size_t)(p - run));
         if (!*p) break;
@@ -129,52 +125,67 @@ static void out_json_string(struct out *o, const char *s)
     out_put(o, "\"", 1);
 }
 
-static void out_key_string(struct out *o, const char *key, const char *val)
-{
-    out_key_raw(o, key);
-    out_json_string(o, val);
-}
-
 size_t journal_format(const struct journal_entry *e, char *buf, size_t len)
 {
     struct out o = { buf, 0, len ? len - 1 : 0 };
-    out_puts(&o, "{\"task\":");
+    OUT_LIT(&o, "{\"task\":");
     out_json_string(&o, e->task);
-    out_key_string(&o, "sample", e->sample);
-    out_key_string(&o, "cand", e->cand);
-    out_key_string(&o, "name", e->name);
-    out_key_string(&o, "file", e->file);
-    out_key_string(&o, "status", bf_status_name(e->status));
-    out_key_bool(&o, "match", e->match);
-    out_key_bool(&o, "shape", e->shape);
-    out_key_uint(&o, "right", e->right);
-    out_key_uint(&o, "total", e->total);
-    out_key_uint(&o, "cpu_us", (unsigned long long)e->cpu_us);
-    out_key_uint(&o, "wall_us", (unsigned long long)e->wall_us);
-    out_key_int(&o, "slot", e->slot);
-    out_key_int(&o, "attempt", e->attempt);
-    out_key_string(&o, "host", e->host ? e->host : "local");
+    OUT_KEY(&o, "sample");
+    out_json_string(&o, e->sample);
+    OUT_KEY(&o, "cand");
+    out_json_string(&o, e->cand);
+    OUT_KEY(&o, "name");
+    out_json_string(&o, e->name);
+    OUT_KEY(&o, "file");
+    out_json_string(&o, e->file);
+    OUT_KEY(&o, "status");
+    out_json_string(&o, bf_status_name(e->status));
+    OUT_KEY(&o, "match");
+    if (e->match) OUT_LIT(&o, "true"); else OUT_LIT(&o, "false");
+    OUT_KEY(&o, "shape");
+    if (e->shape) OUT_LIT(&o, "true"); else OUT_LIT(&o, "false");
+    OUT_KEY(&o, "right");
+    out_uint(&o, e->right);
+    OUT_KEY(&o, "total");
+    out_uint(&o, e->total);
+    OUT_KEY(&o, "cpu_us");
+    out_uint(&o, (unsigned long long)e->cpu_us);
+    OUT_KEY(&o, "wall_us");
+    out_uint(&o, (unsigned long long)e->wall_us);
+    OUT_KEY(&o, "slot");
+    out_int(&o, e->slot);
+    OUT_KEY(&o, "attempt");
+    out_int(&o, e->attempt);
+    OUT_KEY(&o, "host");
+    out_json_string(&o, e->host ? e->host : "local");
     if (e->out_hash) {
-        out_key_raw(&o, "ohash");
+        OUT_KEY(&o, "ohash");
         out_put(&o, "\"", 1);
         out_hex16(&o, e->out_hash);
         out_put(&o, "\"", 1);
     }
-    if (e->status == ST_CRASH) out_key_int(&o, "signal", e->signal);
-    if (e->msg && *e->msg) out_key_string(&o, "msg", e->msg);
-    if (e->has_grid && e->out_cells) {
-        out_puts(&o, ",\"out\":[");
-        for (int i = 0; i < e->out_h; i++) {
-            out_puts(&o, i ? ",[" : "[");
-            for (int k = 0; k < e->out_w; k++) {
-                char d[3] = { k ? ',' : 0, (char)('0' + e->out_cells[i * e->out_w + k] % 10), 0 };
-                out_puts(&o, k ? d : d + 1);
-            }
-            out_puts(&o, "]");
-        }
-        out_puts(&o, "]");
+    if (e->status == ST_CRASH) {
+        OUT_KEY(&o, "signal");
+        out_int(&o, e->signal);
     }
-    out_puts(&o, "}\n");
+    if (e->msg && *e->msg) {
+        OUT_KEY(&o, "msg");
+        out_json_string(&o, e->msg);
+    }
+    if (e->has_grid && e->out_cells) {
+        OUT_LIT(&o, ",\"out\":[");
+        for (int i = 0; i < e->out_h; i++) {
+            if (i) OUT_LIT(&o, ",[");
+            else OUT_LIT(&o, "[");
+            for (int k = 0; k < e->out_w; k++) {
+                char d[2] = { ',', (char)('0' + e->out_cells[i * e->out_w + k] % 10) };
+                out_put(&o, k ? d : d + 1, k ? 2 : 1);
+            }
+            OUT_LIT(&o, "]");
+        }
+        OUT_LIT(&o, "]");
+    }
+    OUT_LIT(&o, "}\n");
     if (len) buf[o.len < len ? o.len : len - 1] = 0;
     return o.len;
 }
