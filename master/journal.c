@@ -40,7 +40,6 @@ static void out_put(struct out *o, const char *s, size_t n)
     o->len += n;
 }
 
-
 static void out_printf(struct out *o, const char *fmt, ...) BF_PRINTF(2, 3);
 static void out_printf(struct out *o, const char *fmt, ...)
 {
