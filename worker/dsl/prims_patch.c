@@ -1449,6 +1449,11 @@ static bool connect_plain(val a, val b, val *result)
         tick_every(k);
     }
     *result = set_freeze(s);
+    /* its bounding box, known from its ends (perf: vline and hline of each line recoloured from
+     * a product's pairs, solve_06df4c85, scanned every line; recolor passes the box on) */
+    int64_t j_end = l.j0 + l.dj * (l.n - 1);
+    set_patch_facts(s, PF_INDICES, l.i0, l.i0 + l.di * (l.n - 1), l.j0 < j_end ? l.j0 : j_end,
+                    l.j0 < j_end ? j_end : l.j0, true);
     return true;
 }
 
