@@ -335,6 +335,53 @@ val prim_contained(const val *a) { return v_bool(val_in(a[0], a[1])); }
 
 /* ---- 13-21: containers ---- */
 
+/* The bounding box of a merge (or combine) of patches, from the boxes its parts already know
+ * (perf: a merge of lines or objects handed to fill or paint was scanned again for its box).
+ * known: every part so far is a set whose box is known (or empty), all of one form. */
+struct merged_box {
+    uint8_t form;
+    bool known, ints_only;
+    int64_t imin, imax, jmin, jmax;
+};
+
+static void merged_box_add(struct merged_box *b, val c)
+{
+    if (!b->known)
+        return;
+    if (c.kind != V_SET) {
+        b->known = false;
+        return;
+    }
+    if (c.u.s->used == 0)
+        return; /* adds nothing */
+    const struct patch_info *pi = set_patch_known(c.u.s);
+    if (pi == NULL || pi->form == PF_OTHER || (b->form != PF_OTHER && pi->form != b->form)) {
+        b->known = false;
+        return;
+    }
+    if (b->form == PF_OTHER) {
+        b->form = pi->form;
+        b->imin = pi->imin;
+        b->imax = pi->imax;
+        b->jmin = pi->jmin;
+        b->jmax = pi->jmax;
+    } else {
+        b->imin = pi->imin < b->imin ? pi->imin : b->imin;
+        b->imax = pi->imax > b->imax ? pi->imax : b->imax;
+        b->jmin = pi->jmin < b->jmin ? pi->jmin : b->jmin;
+        b->jmax = pi->jmax > b->jmax ? pi->jmax : b->jmax;
+    }
+    b->ints_only = b->ints_only && pi->ints_only;
+}
+
+/* Hands the box on to a merged set r (collector_finish's value) when every part knew its own. */
+static val merged_box_finish(const struct merged_box *b, const struct collector *out, val r)
+{
+    if (out->to_set && b->known && b->form != PF_OTHER)
+        set_patch_facts(out->s, (enum patch_form)b->form, b->imin, b->imax, b->jmin, b->jmax, b->ints_only);
+    return r;
+}
+
 /* type(a)((*a, *b)) */
 val prim_combine(const val *a)
 {
@@ -353,7 +400,10 @@ val prim_combine(const val *a)
     val_iter_init(&it, second_c);
     while (val_iter_next(&it, &item))
         collector_push(&out, item);
-    return collector_finish(&out);
+    struct merged_box box = { PF_OTHER, true, true, 0, 0, 0, 0 };
+    merged_box_add(&box, first_c);
+    merged_box_add(&box, second_c);
+    return merged_box_finish(&box, &out, collector_finish(&out));
 }
 
 /* a & b: frozensets intersect; ints (and bools) are and-ed bitwise. */
@@ -513,45 +563,6 @@ val prim_greater(const val *a) { return v_bool(val_lt(a[1], a[0])); }
 /* len(container) */
 val prim_size(const val *a) { return v_int(val_len(a[0])); }
 
-/* The bounding box of a merge of patches, from the boxes its parts already know (perf: a merge
- * of lines or objects handed to fill or paint was scanned again for its box; set_patch_facts).
- * known: every part so far is a set whose box is known (or empty), all of one form. */
-struct merged_box {
-    uint8_t form;
-    bool known, ints_only;
-    int64_t imin, imax, jmin, jmax;
-};
-
-static void merged_box_add(struct merged_box *b, val c)
-{
-    if (!b->known)
-        return;
-    if (c.kind != V_SET) {
-        b->known = false;
-        return;
-    }
-    if (c.u.s->used == 0)
-        return; /* adds nothing */
-    const struct patch_info *pi = set_patch_known(c.u.s);
-    if (pi == NULL || pi->form == PF_OTHER || (b->form != PF_OTHER && pi->form != b->form)) {
-        b->known = false;
-        return;
-    }
-    if (b->form == PF_OTHER) {
-        b->form = pi->form;
-        b->imin = pi->imin;
-        b->imax = pi->imax;
-        b->jmin = pi->jmin;
-        b->jmax = pi->jmax;
-    } else {
-        b->imin = pi->imin < b->imin ? pi->imin : b->imin;
-        b->imax = pi->imax > b->imax ? pi->imax : b->imax;
-        b->jmin = pi->jmin < b->jmin ? pi->jmin : b->jmin;
-        b->jmax = pi->jmax > b->jmax ? pi->jmax : b->jmax;
-    }
-    b->ints_only = b->ints_only && pi->ints_only;
-}
-
 /* type(containers)(e for c in containers for e in c) */
 val prim_merge(const val *a)
 {
@@ -594,10 +605,7 @@ val prim_merge(const val *a)
             collector_push(&out, item);
         }
     }
-    val r = collector_finish(&out);
-    if (out.to_set && box.known && box.form != PF_OTHER)
-        set_patch_facts(out.s, (enum patch_form)box.form, box.imin, box.imax, box.jmin, box.jmax, box.ints_only);
-    return r;
+    return merged_box_finish(&box, &out, collector_finish(&out));
 }
 
 /* ---- 22-29: extremes and counts ---- */
