@@ -266,6 +266,40 @@ START_TEST(test_plan_hands_back_own_nodes)
 }
 END_TEST
 
+/* With an append-only DAG a plan is reused on the next sample when the roots are the same, and
+ * made again when they differ: here the same roots in another order must hand back candidate 0's
+ * 16 MB range (it alone needs it), or the reset that follows would drop 10**4 and 10**6. */
+START_TEST(test_plan_reused_only_for_same_roots)
+{
+    struct eval_result r;
+    const struct ref first[] = { R_node(N_1E4), R_node(N_RANGE), R_node(N_SIX), R_node(N_1E6) };
+    const struct ref other[] = { R_node(N_RANGE), R_node(N_1E4), R_node(N_SIX), R_node(N_1E6) };
+    eval_state_set_reset_bytes(st, (size_t)8 << 20);
+    eval_state_set_dag_append_only(st, true);
+    for (uint32_t s = 0; s < 2; s++) { /* the second sample reuses the plan */
+        eval_sample_begin(st, dag, N_COUNT, &inputs, s, 0);
+        eval_sample_plan(st, first, 4);
+        ck_assert_uint_eq(run_planned(0, &r), 2);
+        ck_assert_uint_eq(run_planned(1, &r), 2);
+        ck_assert_int_eq(val_len(r.value), 1000000);
+        ck_assert_uint_eq(run_planned(2, &r), 2);
+        ck_assert_uint_eq(run_planned(3, &r), 0);
+        ck_assert_int_eq(int_result(&r), 1000000);
+        eval_sample_end(st);
+    }
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    eval_sample_plan(st, other, 4);
+    ck_assert_uint_eq(run_planned(0, &r), 4); /* 100, 10**4, 10**6, the range */
+    ck_assert_int_eq(val_len(r.value), 1000000);
+    ck_assert_uint_eq(run_planned(1, &r), 0); /* kept */
+    ck_assert_int_eq(int_result(&r), 10000);
+    ck_assert_uint_eq(run_planned(2, &r), 2);
+    ck_assert_uint_eq(run_planned(3, &r), 0);
+    ck_assert_int_eq(int_result(&r), 1000000);
+    eval_sample_end(st);
+}
+END_TEST
+
 /* With a plan, a failed node shared with a later candidate fails it without running again,
  * and a candidate that fails in a node of its own gives back that node's memory too. */
 START_TEST(test_plan_failures)
@@ -1246,6 +1280,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_memout_per_candidate);
     tcase_add_test(tc, test_plan_hands_back_own_nodes);
     tcase_add_test(tc, test_plan_failures);
+    tcase_add_test(tc, test_plan_reused_only_for_same_roots);
     tcase_add_test(tc, test_plan_error_order);
     tcase_add_test(tc, test_leaf_root);
     tcase_add_test(tc, test_eval_program);

@@ -524,6 +524,8 @@ int main(int argc, char **argv)
     struct ref *plan = xmalloc((n_progs ? n_progs : 1) * sizeof(*plan));
     struct sweep_ctx x = { use_dag, use_dag ? eval_state_new() : NULL, roots, plan_index, (uint32_t)timeout_ms,
                            mem_limit };
+    if (x.st != NULL)
+        eval_state_set_dag_append_only(x.st, true); /* one DAG, built before */
     struct eval_line_profile *prof = NULL;
     if (profile && !use_dag)
         eval_line_profile = prof = calloc(1, sizeof(*prof));

@@ -383,6 +383,7 @@ int worker_serve(int in_fd, int out_fd)
         snprintf(w.device, sizeof w.device, "cpu");
     }
     w.ev = eval_state_new();
+    if (w.ev) eval_state_set_dag_append_only(w.ev, true); /* NODES only ever append */
     int status = 0;
     if (!w.ev || worker_hello(&w) < 0) status = 1;
     while (status == 0) {

@@ -263,6 +263,11 @@ struct eval_state {
     uint8_t *plan_shares;           /* per candidate: enum plan_shares */
     uint32_t plan_n, plan_cap;
     uint32_t plan;                  /* stamp of the current plan in struct memo; 0 = none */
+    /* The plan's stamps still hold for plan_roots (false once the memo's stamps were cleared):
+     * with an append-only DAG (eval_state_set_dag_append_only) the next sample with the same
+     * roots reuses them (eval_sample_plan). */
+    bool dag_append_only, plan_cached;
+    uint32_t plan_cached_n, plan_cached_nodes;
     uint32_t cand;                  /* index in the plan of the candidate running, or NO_NODE */
     /* The candidate's own region: memory allocated after the nodes a later candidate needs
      * were computed, handed back before the next candidate runs (region_release). */
@@ -320,6 +325,7 @@ static void eval_forget(struct eval_state *st)
     if (st->gen == 0) { /* wrapped: the stamps of old entries could match again */
         memset(st->memo, 0, (size_t)st->memo_cap * sizeof(*st->memo));
         st->gen = 1;
+        st->plan_cached = false; /* the plan's stamps went with the rest */
     }
     dsl_arena_reset(st->arena);
     st->region_open = false;
@@ -376,6 +382,23 @@ static void plan_count_use(struct eval_state *st, struct ref r, uint8_t count)
     m->uses = m->uses + count > 2 ? 2 : (uint8_t)(m->uses + count);
 }
 
+void eval_state_set_dag_append_only(struct eval_state *st, bool append_only)
+{
+    st->dag_append_only = append_only;
+    st->plan_cached = false;
+}
+
+/* Whether the plan whose stamps the memo holds is for these roots over the same DAG. */
+static bool same_plan(const struct eval_state *st, const struct ref *roots, uint32_t n)
+{
+    if (!st->plan_cached || n != st->plan_cached_n || st->n_nodes != st->plan_cached_nodes)
+        return false;
+    for (uint32_t k = 0; k < n; k++)
+        if (roots[k].kind != st->plan_roots[k].kind || roots[k].id != st->plan_roots[k].id)
+            return false;
+    return true;
+}
+
 void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n)
 {
     if (n > st->plan_cap) {
@@ -383,8 +406,17 @@ void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n
         st->plan_shares = xrealloc(st->plan_shares, n);
         st->plan_cap = n;
     }
+    /* The same candidates on another sample of the task, over the same DAG: the plan is the same
+     * (perf: walking the whole plan again per sample was 0.7% of the arc-dsl sweep). */
+    if (same_plan(st, roots, n)) {
+        st->plan_n = n;
+        return;
+    }
     memcpy(st->plan_roots, roots, (size_t)n * sizeof(*roots));
     st->plan_n = n;
+    st->plan_cached = st->dag_append_only;
+    st->plan_cached_n = n;
+    st->plan_cached_nodes = st->n_nodes;
     if (++st->plan == 0) { /* wrapped: old stamps could match again */
         for (uint32_t id = 0; id < st->memo_cap; id++)
             st->memo[id].plan = st->memo[id].uses_plan = 0;

@@ -66,6 +66,9 @@ void eval_sample_end(struct eval_state *st);
  * values of earlier results of that sample are then gone, so copy results out (val_to_cells,
  * val_score) before the next eval_candidate call when that can happen. */
 void eval_state_set_reset_bytes(struct eval_state *st, size_t bytes);
+/* The caller only ever appends nodes to its DAG, so a node id keeps its meaning: then a sample
+ * whose roots are those of the last plan, over as many nodes, reuses that plan. */
+void eval_state_set_dag_append_only(struct eval_state *st, bool append_only);
 
 /* One protected evaluation in the current arena: clears the runtime state, arms the timer
  * (limit_ms, 0 = none) and the memory cap (mem_limit bytes of arena growth, 0 = none), runs
