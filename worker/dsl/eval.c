@@ -407,7 +407,8 @@ void eval_sample_plan(struct eval_state *st, const struct ref *roots, uint32_t n
         st->plan_cap = n;
     }
     /* The same candidates on another sample of the task, over the same DAG: the plan is the same
-     * (perf: walking the whole plan again per sample was 0.7% of the arc-dsl sweep). */
+     * (perf: walking it again per sample was most of worker_on_frame's 0.9% of the arc-dsl
+     * sweep's profile; the paired single-core sweep gained 0.3%). */
     if (same_plan(st, roots, n)) {
         st->plan_n = n;
         return;
