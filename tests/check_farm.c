@@ -951,7 +951,8 @@ START_TEST(test_hosts_fake_ssh)
                  host_of_slot[slot], slot, WORKER);
         ck_assert_msg(file_contains(log, expect), "no '%s' in %s", expect, log);
     }
-    ck_assert_msg(served[0] || served[1] || served[2] || rs.n == 0, "no remote slot served work");
+    /* (not asserted: that some remote slot served work; with both cores busy the local slot
+     * did all of it in 1 run of 6) */
     ck_assert(!file_contains(log, "BF_SLOT=3")); /* the local slot forks the worker itself */
     assert_no_orphans(&b);
     rm_rf(b.dir);
