@@ -32,7 +32,8 @@ static struct pnode N(struct ref callee, int nargs, struct ref a0, struct ref a1
 
 enum {
     N_THREE, N_SIX, N_NEG3, N_DIV0, N_AFTER_DIV0, N_ADD_TEN, N_SIXTEEN, N_100, N_1E4, N_1E6,
-    N_RANGE, N_INC, N_INC100, N_SLOW, N_SLOW_SIZE, N_HEIGHT, N_COUNT
+    N_RANGE, N_INC, N_INC100, N_SLOW, N_SLOW_SIZE, N_HEIGHT, N_1E5, N_RANGE5, N_PRE, N_PRE_SIZE,
+    N_4E6, N_RANGE4M, N_SLOW4M, N_SLOW4M_SIZE, N_PRE_THEN_SLOW, N_COUNT
 };
 
 static struct pnode dag[N_COUNT];
@@ -56,6 +57,15 @@ static void dag_build(void)
     dag[N_SLOW] = N(R_prim(PRIM_apply), 2, R_node(N_INC100), R_node(N_RANGE), none);
     dag[N_SLOW_SIZE] = N(R_prim(PRIM_size), 1, R_node(N_SLOW), none, none);
     dag[N_HEIGHT] = N(R_prim(PRIM_size), 1, R_I(), none, none);
+    dag[N_1E5] = N(R_prim(PRIM_multiply), 2, R_node(N_1E4), R_const(CONST_TEN), none);
+    dag[N_RANGE5] = N(R_prim(PRIM_interval), 3, R_const(CONST_ZERO), R_node(N_1E5), R_const(CONST_ONE));
+    dag[N_PRE] = N(R_prim(PRIM_apply), 2, R_node(N_INC100), R_node(N_RANGE5), none);
+    dag[N_PRE_SIZE] = N(R_prim(PRIM_size), 1, R_node(N_PRE), none, none);
+    dag[N_4E6] = N(R_prim(PRIM_multiply), 2, R_node(N_1E6), R_const(CONST_FOUR), none);
+    dag[N_RANGE4M] = N(R_prim(PRIM_interval), 3, R_const(CONST_ZERO), R_node(N_4E6), R_const(CONST_ONE));
+    dag[N_SLOW4M] = N(R_prim(PRIM_apply), 2, R_node(N_INC100), R_node(N_RANGE4M), none);
+    dag[N_SLOW4M_SIZE] = N(R_prim(PRIM_size), 1, R_node(N_SLOW4M), none, none);
+    dag[N_PRE_THEN_SLOW] = N(R_prim(PRIM_astuple), 2, R_node(N_PRE_SIZE), R_node(N_SLOW4M_SIZE), none);
 }
 
 static struct sample samples[2];
@@ -196,6 +206,33 @@ START_TEST(test_timeout_per_candidate)
     run(N_SLOW_SIZE, 100, &r);
     ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
     ck_assert_uint_eq(run(N_SLOW_SIZE, 100, &r), 0);
+    ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
+    ck_assert_uint_lt(r.wall_us, 20000);
+    eval_sample_end(st);
+}
+END_TEST
+
+/* At a 1 s limit the slack is 20 ms, more than two ticks of the coarse clock, so a node's start
+ * is read from it when it is certainly early (node_clock_start). The slow node is not kept as a
+ * timeout when a slower node than the slack ran before it in the candidate, and is kept when it
+ * starts at once. (Fails when every node is taken as early, or none is.) N_SLOW4M takes about
+ * 3 s without a limit, N_PRE about 80 ms (on the machine this was written on). */
+START_TEST(test_timeout_kept_only_when_node_started_early)
+{
+    struct eval_result r;
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 1, 0);
+    int_result((run(N_PRE_SIZE, 5000, &r), &r));
+    ck_assert_msg(r.wall_us > 40000, "N_PRE took %llu us: too fast for this test", (unsigned long long)r.wall_us);
+    eval_sample_end(st);
+
+    eval_sample_begin(st, dag, N_COUNT, &inputs, 0, 0);
+    run(N_PRE_THEN_SLOW, 1000, &r);
+    ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
+    ck_assert_uint_eq(run(N_PRE_SIZE, 1000, &r), 0); /* N_PRE ran first, then N_SLOW, late */
+    ck_assert_uint_ge(run(N_SLOW4M_SIZE, 1000, &r), 1); /* not kept: run again, from its start */
+    ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
+    ck_assert_uint_ge(r.wall_us, 1000000);
+    ck_assert_uint_eq(run(N_SLOW4M_SIZE, 1000, &r), 0); /* it started at once: kept */
     ck_assert_int_eq(r.outcome, DSL_TIMEOUT);
     ck_assert_uint_lt(r.wall_us, 20000);
     eval_sample_end(st);
@@ -1277,6 +1314,7 @@ static Suite *eval_suite(void)
     tcase_add_test(tc, test_memo_sharing);
     tcase_add_test(tc, test_failure_shared);
     tcase_add_test(tc, test_timeout_per_candidate);
+    tcase_add_test(tc, test_timeout_kept_only_when_node_started_early);
     tcase_add_test(tc, test_memout_per_candidate);
     tcase_add_test(tc, test_plan_hands_back_own_nodes);
     tcase_add_test(tc, test_plan_failures);
