@@ -655,7 +655,9 @@ static uint64_t coarse_res_us(void)
  * than node_early_until started within the slack for certain (two ticks of margin against the
  * coarse clock's lag), so it is given the candidate's start time, which decides alike; a later
  * one reads the precise clock. A slack of two ticks or less always reads it. No time limit:
- * nothing to decide. */
+ * nothing to decide. (A coarse clock lagging by more than two ticks, its timekeeping CPU
+ * stalled, would move the bound by the excess: a node that started that much past the slack
+ * would keep its time-out.) */
 static void candidate_clock_start(struct eval_state *st)
 {
     uint64_t res = coarse_res_us(), slack = timeout_slack_us(st->limit_ms);
