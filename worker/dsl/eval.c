@@ -633,20 +633,18 @@ static bool failure_belongs_to_node(const struct eval_state *st, enum dsl_outcom
  * behind it by at most a tick while the CPU is busy) and its resolution; 0 = not available. */
 #if defined(CLOCK_MONOTONIC_COARSE)
 #define EVAL_COARSE_CLOCK CLOCK_MONOTONIC_COARSE
-#endif
 static uint64_t coarse_res_us(void)
 {
     static uint64_t res = UINT64_MAX;
     if (res == UINT64_MAX) {
-        res = 0;
-#ifdef EVAL_COARSE_CLOCK
         struct timespec ts;
+        res = 0;
         if (clock_getres(EVAL_COARSE_CLOCK, &ts) == 0)
             res = (uint64_t)ts.tv_sec * 1000000u + ((uint64_t)ts.tv_nsec + 999u) / 1000u;
-#endif
     }
     return res;
 }
+#endif
 
 /* Perf: a node's start time (node_wall0) matters only to failure_belongs_to_node, and a DAG
  * sweep starts millions of nodes (CLOCK_MONOTONIC through the vDSO: 22 ns here, the coarse
@@ -660,16 +658,13 @@ static uint64_t coarse_res_us(void)
  * would keep its time-out.) */
 static void candidate_clock_start(struct eval_state *st)
 {
-    uint64_t res = coarse_res_us(), slack = timeout_slack_us(st->limit_ms);
     st->node_early_until = 0;
 #ifdef EVAL_COARSE_CLOCK
+    uint64_t res = coarse_res_us(), slack = timeout_slack_us(st->limit_ms);
     if (st->limit_ms == 0)
         st->node_early_until = UINT64_MAX;
     else if (res != 0 && slack > 2 * res)
         st->node_early_until = clock_us(EVAL_COARSE_CLOCK) + slack - 2 * res; /* read before cand_wall0 */
-#else
-    (void)res;
-    (void)slack;
 #endif
     st->cand_wall0 = clock_us(CLOCK_MONOTONIC);
 }
