@@ -48,6 +48,13 @@ struct job {
     uint32_t cand[];
 };
 
+/* A position of the job generator over (task, sample, cand), with the job it made ahead from
+ * there (NULL: nothing left to it). */
+struct gen_cursor {
+    uint32_t task, sample, cand;
+    struct job *next;
+};
+
 struct slot {
     int index;
     enum slot_state state;
@@ -80,11 +87,10 @@ struct farm {
     int n_slots;
     char *argv[3];            /* worker path, "--stdio", NULL */
 
-    /* work: requeued jobs first, then the generator's cursor over (task, sample, cand) */
+    /* work: requeued jobs first, then the generator's cursors (sched_take) */
     struct job *requeue_head, *requeue_tail;
-    struct job *next_fresh;   /* the generator's next job, made ahead (NULL: exhausted) */
-    uint32_t cur_task, cur_sample, cur_cand;
-    bool gen_exhausted;
+    struct gen_cursor fresh;  /* at the first task no slot has claimed */
+    struct gen_cursor *claimed; /* per slot: the task it claimed */
     uint32_t batch;           /* largest job (candidates) */
     uint64_t generated;       /* units put into fresh jobs so far (guided job sizes) */
     uint32_t next_job_id;
@@ -140,7 +146,7 @@ void slot_describe_exit(int wstatus, char *buf, size_t len);
 int sched_init(struct farm *f);
 void sched_release(struct farm *f);
 bool sched_has_work(const struct farm *f);
-struct job *sched_take(struct farm *f);
+struct job *sched_take(struct farm *f, const struct slot *s);
 void sched_requeue(struct farm *f, struct job *j);
 void job_free(struct job *j);
 /* Sends TASK/NODES as needed, then JOB; the slot becomes BUSY. */

@@ -208,7 +208,7 @@ static void farm_dispatch(struct farm *f)
         for (int i = 0; i < f->n_slots && sched_has_work(f); i++) {
             struct slot *s = &f->slots[i];
             if ((s->state != SLOT_IDLE && s->state != SLOT_BUSY) || s->n_jobs != depth) continue;
-            int rc = sched_send(f, s, sched_take(f));
+            int rc = sched_send(f, s, sched_take(f, s));
             if (rc < 0) {
                 char err[120];
                 snprintf(err, sizeof err, "sending a job: %s", bf_strerror(rc));
