@@ -181,13 +181,17 @@ START_TEST(test_objects_big_path)
 END_TEST
 
 /* The recorded starts against the pass over the table (the way grid.test checks against
- * CPython), on random grids of 8 x 8 to 40 x 40 cells with a few objects of one to four cells or
- * with cells in 3 colours on 20% to 60% of the grid: asindices' table is filled up to 60%, so
- * many starts sit past their home slot, and with many starts the order they are visited in
- * depends on the exact slot each was recorded at. */
+ * CPython), and both against objects()' own path for these small grids, on random grids of 8 x 8
+ * to 40 x 40 cells with a few objects of one to four cells or with cells in 3 colours on 20% to
+ * 60% of the grid: asindices' table is filled up to 60%, so many starts sit past their home slot,
+ * and with many starts the order they are visited in depends on the exact slot each was recorded
+ * at. The big-grid path takes the cells that differ from mostcolor from mostcolor's own pass when
+ * its guess (the last cell) is right; every fifth grid's last cell is coloured, so that guess is
+ * wrong there. */
 static void objects_big_repr(const char *expr, int64_t find_ratio, struct strbuf *out)
 {
-    dsl_debug_objects_big(1, find_ratio, false);
+    if (find_ratio >= 0) /* else the defaults: these grids are small, objects() takes its own path */
+        dsl_debug_objects_big(1, find_ratio, false);
     char err[200];
     struct lit_node *n = lit_parse(expr, err, sizeof(err));
     ck_assert_msg(n != NULL, "%s", err);
@@ -217,6 +221,8 @@ START_TEST(test_objects_big_recorded_starts)
                 if (i + k / 2 < h && j + k % 2 < w)
                     cell[i + k / 2][j + k % 2] = (uint8_t)c;
         }
+        if (g % 5 == 4) /* mostcolor's pass guesses the last cell's colour: here a wrong guess */
+            cell[h - 1][w - 1] = (uint8_t)(1 + g % 3);
         struct strbuf expr = { 0 };
         sb_puts(&expr, "objects((");
         for (int i = 0; i < h; i++) {
@@ -226,14 +232,19 @@ START_TEST(test_objects_big_recorded_starts)
             sb_puts(&expr, "),");
         }
         sb_printf(&expr, "), %s, %s, True)", g % 2 ? "True" : "False", g % 4 < 2 ? "True" : "False");
-        struct strbuf by_pass = { 0 }, by_record = { 0 };
+        struct strbuf by_pass = { 0 }, by_record = { 0 }, by_small = { 0 };
         objects_big_repr(expr.p, INT64_MAX, &by_pass);
         objects_big_repr(expr.p, 0, &by_record);
         ck_assert_msg(strcmp(by_pass.p, by_record.p) == 0, "%s\n  a pass over the table: %s\n  recorded starts:      %s",
                       expr.p, by_pass.p, by_record.p);
+        /* the grid's own path (its cells compared with mostcolor one by one, no marks) */
+        objects_big_repr(expr.p, -1, &by_small);
+        ck_assert_msg(strcmp(by_pass.p, by_small.p) == 0, "%s\n  big-grid path: %s\n  its own path:  %s", expr.p,
+                      by_pass.p, by_small.p);
         sb_release(&expr);
         sb_release(&by_pass);
         sb_release(&by_record);
+        sb_release(&by_small);
     }
 }
 END_TEST

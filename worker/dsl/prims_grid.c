@@ -343,18 +343,32 @@ static struct color_runs color_values(val element)
     return c;
 }
 
+/* Sets bits lo .. hi - 1 of bits. */
+static void bits_set_range(uint64_t *bits, int64_t lo, int64_t hi)
+{
+    while (lo < hi) {
+        int64_t w = lo >> 6, end = (w + 1) << 6 < hi ? (w + 1) << 6 : hi;
+        uint64_t span = (uint64_t)(end - lo);
+        bits[w] |= (span == 64 ? ~(uint64_t)0 : (((uint64_t)1 << span) - 1)) << (lo & 63);
+        lo = end;
+    }
+}
+
 /* The counts of values that are all ints in 0 .. 63, in hist, and `distinct` built as
  * set(values) is (each value added when first met, so in the same order); false as soon as
  * another value comes (then hist and distinct are partial). One pass over the cells (perf: the
  * check of every value and the counting were two passes over solve_91413438's grids of 6.5
- * million cells, 104 MB each). */
-static bool count_small_colors(const struct color_runs *c, int64_t hist[64], struct vset *distinct)
+ * million cells, 104 MB each). With marks, the same pass also sets bit k of marks for each cell
+ * k (counting the cells of all runs in order) whose value is not `guess` (see
+ * big_grid_mostcolor). */
+static bool count_small_colors(const struct color_runs *c, int64_t hist[64], struct vset *distinct,
+                               uint64_t guess, uint64_t *marks)
 {
     /* Equal neighbours are counted in a register and added to hist when the colour changes
      * (perf: hist[v]++ on every cell made each cell wait for the store of the one before, as
-     * the cells of a big grid are mostly one colour). */
+     * the cells of a big grid are mostly one colour); marks are set a run at a time. */
     uint64_t seen = 0, colour = 64; /* 64: no colour yet (hist has 64 slots, run is 0) */
-    int64_t run = 0;
+    int64_t run = 0, at = 0;        /* the current run: its length and its first cell */
     for (int64_t r = 0; r < c->nruns; r++) {
         int64_t n;
         const val *vs = color_run(c, r, &n);
@@ -366,8 +380,12 @@ static bool count_small_colors(const struct color_runs *c, int64_t hist[64], str
                 run++;
                 continue;
             }
-            if (run > 0)
+            if (run > 0) {
                 hist[colour] += run;
+                if (marks != NULL && colour != guess)
+                    bits_set_range(marks, at, at + run);
+            }
+            at += run;
             colour = v;
             run = 1;
             if (!(seen >> v & 1)) {
@@ -377,19 +395,25 @@ static bool count_small_colors(const struct color_runs *c, int64_t hist[64], str
         }
         DSL_TICK();
     }
-    if (run > 0)
+    if (run > 0) {
         hist[colour] += run;
+        if (marks != NULL && colour != guess)
+            bits_set_range(marks, at, at + run);
+    }
     return true;
 }
 
-/* max(set(values), key=values.count) (most) or min(...) (least). */
-static val pick_color(const struct color_runs *c, bool most)
+/* max(set(values), key=values.count) (most) or min(...) (least). With marks: count_small_colors'
+ * marks for guess, and *marked says whether they were set (all values small ints). */
+static val pick_color_marking(const struct color_runs *c, bool most, uint64_t guess, uint64_t *marks, bool *marked)
 {
     if (c->total == 0)
         dsl_raise(EXC_VALUE, "%s() arg is an empty sequence", most ? "max" : "min");
     struct vset *distinct = set_new();
     int64_t hist[64] = { 0 };
-    bool small = count_small_colors(c, hist, distinct);
+    bool small = count_small_colors(c, hist, distinct, guess, marks);
+    if (marked != NULL)
+        *marked = small;
     if (!small) {
         distinct = set_new();
         for (int64_t r = 0; r < c->nruns; r++) {
@@ -427,6 +451,11 @@ static val pick_color(const struct color_runs *c, bool most)
         }
     }
     return best;
+}
+
+static val pick_color(const struct color_runs *c, bool most)
+{
+    return pick_color_marking(c, most, 64, NULL, NULL);
 }
 
 val prim_mostcolor(const val *a)
@@ -1922,8 +1951,9 @@ static bool objects_any_order(struct objects_run *r, const uint64_t *starts, int
 }
 
 /* The loop of objects() over unvisited for a big rectangular grid; false (nothing done) when
- * positions do not fit the packed 31 bits. */
-static bool objects_big(struct objects_run *r, struct vset *objs)
+ * positions do not fit the packed 31 bits. differs: the cells != bg (a bit per cell, row-major)
+ * when big_grid_mostcolor found them, else NULL. */
+static bool objects_big(struct objects_run *r, struct vset *objs, uint64_t *differs)
 {
     struct big_unvisited u;
     u.jbits = bits_for(r->w);
@@ -1932,14 +1962,17 @@ static bool objects_big(struct objects_run *r, struct vset *objs)
     if (bits_for(r->h) + u.jbits > 31)
         return false;
     int64_t cells = r->h * r->w;
-    uint64_t *starts = dsl_alloc((size_t)((cells + 63) / 64) * sizeof(uint64_t)); /* cells != bg */
-    dsl_fill(starts, 0, (size_t)((cells + 63) / 64) * sizeof(uint64_t));
-    for (int64_t i = 0; i < r->h; i++) {
-        const val *row = r->grid.u.t->item[i].u.t->item;
-        for (int64_t j = 0; j < r->w; j++)
-            if (!val_eq_fast(row[j], r->bg))
-                starts[(i * r->w + j) >> 6] |= (uint64_t)1 << ((i * r->w + j) & 63);
-        DSL_TICK();
+    uint64_t *starts = differs; /* cells != bg */
+    if (starts == NULL) {
+        starts = dsl_alloc((size_t)((cells + 63) / 64) * sizeof(uint64_t));
+        dsl_fill(starts, 0, (size_t)((cells + 63) / 64) * sizeof(uint64_t));
+        for (int64_t i = 0; i < r->h; i++) {
+            const val *row = r->grid.u.t->item[i].u.t->item;
+            for (int64_t j = 0; j < r->w; j++)
+                if (!val_eq_fast(row[j], r->bg))
+                    starts[(i * r->w + j) >> 6] |= (uint64_t)1 << ((i * r->w + j) & 63);
+            DSL_TICK();
+        }
     }
     int64_t keys = (r->h + 2) * r->stride;
     r->occupied = dsl_alloc((size_t)keys);
@@ -2101,17 +2134,55 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
     order->key = keys_in_order;
 }
 
+/* mostcolor(grid), and for a grid that objects() takes by its big-grid path (a rectangle of
+ * more than objects_big_cells cells) also the cells that differ from it, found in the same pass
+ * over the cells (*differs; NULL when not found). The pass marks the cells that differ from a
+ * guess, the grid's last cell; when mostcolor is another colour, or some value is not an int in
+ * 0 .. 63, the marks are not used. Perf: the cells of solve_91413438's grids of up to 6.5 million
+ * cells were read twice at 16 bytes each, once for mostcolor and once for the object starts. */
+static val big_grid_mostcolor(const val *a, uint64_t **differs)
+{
+    *differs = NULL;
+    val grid = a[0];
+    if (grid.kind != V_TUPLE || grid.u.t->len == 0 || grid.u.t->item[0].kind != V_TUPLE)
+        return prim_mostcolor(a);
+    int64_t h = grid.u.t->len, w = grid.u.t->item[0].u.t->len;
+    if (h * w <= objects_big_cells || !grid_is_rectangle(grid, h, w))
+        return prim_mostcolor(a);
+    val last = grid.u.t->item[h - 1].u.t->item[w - 1];
+    uint64_t guess = v_is_int(last) && (uint64_t)last.u.i < 64 ? (uint64_t)last.u.i : 64;
+    size_t bytes = (size_t)((h * w + 63) / 64) * sizeof(uint64_t);
+    uint64_t *marks = dsl_alloc(bytes);
+    dsl_fill(marks, 0, bytes);
+    struct color_runs c = color_values(grid);
+    bool marked = false;
+    val bg = pick_color_marking(&c, true, guess, marks, &marked);
+    if (marked && (uint64_t)bg.u.i == guess) /* marked: bg is an int in 0 .. 63 */
+        *differs = marks;
+    return bg;
+}
+
+/* Whether no bit of the first n is set. */
+static bool bits_none(const uint64_t *bits, int64_t n)
+{
+    for (int64_t w = 0; w < (n + 63) / 64; w++)
+        if (bits[w] != 0)
+            return false;
+    return true;
+}
+
 static val objects_body(const val *a)
 {
     struct objects_run r;
     r.grid = a[0];
     r.univalued = val_truthy(a[1]);
     r.diagonal = val_truthy(a[2]);
-    r.bg = val_truthy(a[3]) ? prim_mostcolor(a) : v_none();
+    uint64_t *differs = NULL; /* the cells != bg, when mostcolor's pass found them */
+    r.bg = val_truthy(a[3]) ? big_grid_mostcolor(a, &differs) : v_none();
     r.h = val_len(r.grid);
     r.w = val_len(val_index(r.grid, 0));
     /* from here on grid is a non-empty tuple */
-    if (no_object_cell(r.grid, r.h, r.w, r.bg))
+    if (differs != NULL ? bits_none(differs, r.h * r.w) : no_object_cell(r.grid, r.h, r.w, r.bg))
         return set_empty(); /* perf: not one cell starts an object, so no asindices(grid) */
     r.stride = int_add(r.w, 2);
     int64_t keys = int_mul(int_add(r.h, 2), r.stride);
@@ -2124,7 +2195,7 @@ static val objects_body(const val *a)
         r.hash = NULL;
         r.inside = NULL;
         r.pos = NULL;
-        if (objects_big(&r, objs))
+        if (objects_big(&r, objs, differs))
             return set_freeze_copy(objs);
     }
     struct objects_order order;
