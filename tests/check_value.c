@@ -433,6 +433,72 @@ START_TEST(test_index_slice)
 }
 END_TEST
 
+/* A row of n items: the first `head` of them `h`, the rest `t`, built item by item. */
+static val plain_row(int64_t n, int64_t head, val h, val t)
+{
+    struct vtuple *r = tuple_new((uint32_t)n);
+    for (int64_t k = 0; k < n; k++)
+        r->item[k] = k < head ? h : t;
+    return v_tuple(r);
+}
+
+/* Long rows made by canvas, concatenation and slicing carry their uniform tail (value.h), and
+ * behave as rows built item by item: the same items, equality, hash and mostcolor; hashing drops
+ * the mark; a tail too short is not marked. */
+START_TEST(test_uniform_tails)
+{
+    const int64_t w = 3 * TUPLE_UNIFORM_MIN;
+    val dims = tuple_pair(v_int(2), v_int(w));
+    val canvas_args[2] = { v_int(0), dims };
+    val grid = prim_canvas(canvas_args);
+    val row = grid.u.t->item[0];
+    ck_assert_uint_eq(tuple_uniform_from(row.u.t), 0);
+    ck_assert(val_eq(row, plain_row(w, 0, v_int(0), v_int(0))));
+
+    /* (7,) * 5000 + row: marked from 5000 */
+    val sevens = plain_row(5000, 5000, v_int(7), v_int(7));
+    val cat = tuple_concat(sevens, row);
+    ck_assert_uint_eq(tuple_uniform_from(cat.u.t), 5000);
+    val cat_plain = plain_row(5000 + w, 5000, v_int(7), v_int(0));
+    ck_assert(val_eq(cat, cat_plain) && val_eq(cat_plain, cat));
+    /* slices across the tail's start, inside it, before it, and one with too short a tail */
+    val across = val_slice(cat, 4990, 4990 + TUPLE_UNIFORM_MIN + 10);
+    ck_assert_uint_eq(tuple_uniform_from(across.u.t), 10);
+    ck_assert(val_eq(across, val_slice(cat_plain, 4990, 4990 + TUPLE_UNIFORM_MIN + 10)));
+    val inside = val_slice(cat, 6000, 6000 + TUPLE_UNIFORM_MIN);
+    ck_assert_uint_eq(tuple_uniform_from(inside.u.t), 0);
+    ck_assert(val_eq(inside, plain_row(TUPLE_UNIFORM_MIN, 0, v_int(0), v_int(0))));
+    val before = val_slice(cat, 10, 4000);
+    ck_assert_uint_eq(tuple_uniform_from(before.u.t), before.u.t->len);
+    val short_tail = val_slice(cat, 4000, 5100);
+    ck_assert_uint_eq(tuple_uniform_from(short_tail.u.t), short_tail.u.t->len);
+    ck_assert(val_eq(short_tail, val_slice(cat_plain, 4000, 5100)));
+
+    /* a grid of such rows: mostcolor and leastcolor count every cell of the tails */
+    struct vtuple *g = tuple_new(2);
+    g->item[0] = cat;
+    g->item[1] = row;
+    struct vtuple *gp = tuple_new(2);
+    gp->item[0] = cat_plain;
+    gp->item[1] = plain_row(w, 0, v_int(0), v_int(0));
+    /* 5000 sevens against 2w zeros; then 4w sevens against 2w zeros */
+    ck_assert_int_eq(prim_mostcolor((val[]){ v_tuple(g) }).u.i, prim_mostcolor((val[]){ v_tuple(gp) }).u.i);
+    ck_assert_int_eq(prim_mostcolor((val[]){ v_tuple(g) }).u.i, 0);
+    ck_assert_int_eq(prim_leastcolor((val[]){ v_tuple(g) }).u.i, 7);
+    val many_sevens = plain_row(4 * w, 4 * w, v_int(7), v_int(7));
+    struct vtuple *g7 = tuple_new(2);
+    g7->item[0] = tuple_concat(many_sevens, row);
+    g7->item[1] = row;
+    ck_assert_int_eq(prim_mostcolor((val[]){ v_tuple(g7) }).u.i, 7);
+
+    /* hashing: the hash of a row built item by item, and the mark is gone */
+    ck_assert_int_eq(val_hash(cat), val_hash(cat_plain));
+    ck_assert_uint_eq(tuple_uniform_from(cat.u.t), cat.u.t->len);
+    ck_assert(val_eq(cat, cat_plain));
+    dsl_arena_reset(dsl_arena_default());
+}
+END_TEST
+
 /* ---- arena and runtime ---- */
 
 static val alloc_forever(void *p)
@@ -647,6 +713,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_lt);
     tcase_add_test(tc, test_ints);
     tcase_add_test(tc, test_index_slice);
+    tcase_add_test(tc, test_uniform_tails);
     tcase_add_test(tc, test_arena_cap);
     tcase_add_test(tc, test_arena_keeps_big_blocks);
     tcase_add_test(tc, test_fail_nth_alloc);

@@ -161,19 +161,6 @@ static BF_NORETURN void raise_operand_types(enum py_op op, val x, val y)
               val_type_name(x), val_type_name(y));
 }
 
-static val tuple_concat(val x, val y)
-{
-    uint32_t nx = tup_len(x), ny = tup_len(y);
-    if (ny == 0)
-        return x;
-    if (nx == 0)
-        return y;
-    struct vtuple *t = tuple_new(tuple_len_checked((uint64_t)nx + ny));
-    memcpy(t->item, x.u.t->item, nx * sizeof(val));
-    memcpy(t->item + nx, y.u.t->item, ny * sizeof(val));
-    return v_tuple(t);
-}
-
 /* seq * n: n copies of the items of seq in a row; n <= 0 gives (). */
 static val tuple_repeat(val seq, int64_t n)
 {

@@ -372,12 +372,16 @@ static bool count_small_colors(const struct color_runs *c, int64_t hist[64], str
     for (int64_t r = 0; r < c->nruns; r++) {
         int64_t n;
         const val *vs = color_run(c, r, &n);
-        for (int64_t k = 0; k < n; k++) {
+        /* a row's uniform tail (value.h) is read as its first cell, which stands for all */
+        int64_t tail = c->rows != NULL ? tuple_uniform_from(c->rows[r].u.t) : n;
+        int64_t read = tail < n ? tail + 1 : n;
+        for (int64_t k = 0; k < read; k++) {
             if (!v_is_int(vs[k]) || (uint64_t)vs[k].u.i >= 64)
                 return false;
             uint64_t v = (uint64_t)vs[k].u.i;
+            int64_t cells = k == tail ? n - tail : 1;
             if (v == colour) {
-                run++;
+                run += cells;
                 continue;
             }
             if (run > 0) {
@@ -387,7 +391,7 @@ static bool count_small_colors(const struct color_runs *c, int64_t hist[64], str
             }
             at += run;
             colour = v;
-            run = 1;
+            run = cells;
             if (!(seen >> v & 1)) {
                 seen |= (uint64_t)1 << v;
                 set_add(distinct, vs[k]);

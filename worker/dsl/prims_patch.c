@@ -69,19 +69,6 @@ static val tuple_from(const val *items, int64_t n)
     return v_tuple(t);
 }
 
-static val tuple_concat(val x, val y)
-{
-    int64_t nx = tup_len(x), ny = tup_len(y);
-    if (nx == 0)
-        return y;
-    if (ny == 0)
-        return x;
-    struct vtuple *t = tup_alloc(nx + ny);
-    memcpy(t->item, x.u.t->item, (size_t)nx * sizeof(val));
-    memcpy(t->item + nx, y.u.t->item, (size_t)ny * sizeof(val));
-    return v_tuple(t);
-}
-
 /* x + y: ints add, tuples concatenate, anything else raises TypeError. */
 static val py_add(val x, val y)
 {
@@ -1350,8 +1337,8 @@ val prim_canvas(const val *a)
     val row = tuple_empty();
     if (w > 0) {
         struct vtuple *r = tup_alloc(w);
-        for (int64_t j = 0; j < w; j++)
-            r->item[j] = value;
+        val_fill(r->item, value, w);
+        tuple_mark_uniform(r, 0);
         row = v_tuple(r);
     }
     struct vtuple *out = tup_alloc(h);

@@ -1140,7 +1140,7 @@ static inline bool memo_same(val a, val b)
 
 static bool memo_same_tuple(const struct vtuple *x, const struct vtuple *y)
 {
-    if (x->len != y->len || (x->hashed && y->hashed && x->hash != y->hash))
+    if (x->len != y->len || (x->hashed == TUPLE_HASHED && y->hashed == TUPLE_HASHED && x->hash != y->hash))
         return false;
     for (uint32_t i = 0; i < x->len; i++)
         if (!memo_same(x->item[i], y->item[i]))

@@ -243,7 +243,7 @@ static inline int64_t hash_of(val v)
 {
     if (v.kind == V_INT || v.kind == V_BOOL)
         return int_hash(v.u.i);
-    if (v.kind == V_TUPLE && v.u.t->hashed)
+    if (v.kind == V_TUPLE && v.u.t->hashed == TUPLE_HASHED)
         return v.u.t->hash;
     return val_hash(v);
 }
@@ -251,14 +251,14 @@ static inline int64_t hash_of(val v)
 /* tuplehash of CPython 3.8+ (the formulas in value.h). */
 static int64_t tuple_hash(struct vtuple *t)
 {
-    if (t->hashed)
+    if (t->hashed == TUPLE_HASHED)
         return t->hash;
     uint64_t acc = TUPLE_HASH_START;
     for (uint32_t i = 0; i < t->len; i++)
         acc = tuple_hash_lane(acc, hash_of(t->item[i]));
     int64_t h = tuple_hash_end(acc, t->len);
     t->hash = h;
-    t->hashed = 1;
+    t->hashed = TUPLE_HASHED; /* (a uniform tail's mark is lost) */
     return h;
 }
 
@@ -328,7 +328,7 @@ bool val_eq(val a, val b)
             return true;
         if (x->len != y->len)
             return false;
-        if (x->hashed && y->hashed && x->hash != y->hash)
+        if (x->hashed == TUPLE_HASHED && y->hashed == TUPLE_HASHED && x->hash != y->hash)
             return false;
         for (uint32_t i = 0; i < x->len; i++)
             if (!val_eq(x->item[i], y->item[i]))
@@ -341,7 +341,7 @@ bool val_eq(val a, val b)
             return true;
         if (x->used != y->used)
             return false;
-        if (x->hashed && y->hashed && x->hash != y->hash)
+        if (x->hashed == TUPLE_HASHED && y->hashed == TUPLE_HASHED && x->hash != y->hash)
             return false;
         /* the same keys in the same slots are the same items (perf: connect(a, b) and
          * connect(b, a) lay out their lines alike, and apply over product(S, S) meets each line
@@ -511,6 +511,15 @@ static int64_t slice_bound(int64_t b, int64_t n, int64_t dflt)
     return b > n ? n : b;
 }
 
+void val_fill(val *dst, val v, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        dst[k] = v;
+        if ((k & 65535) == 65535)
+            DSL_TICK();
+    }
+}
+
 val val_slice(val seq, int64_t start, int64_t stop)
 {
     if (seq.kind != V_TUPLE)
@@ -522,7 +531,37 @@ val val_slice(val seq, int64_t start, int64_t stop)
     if (hi <= lo)
         return tuple_empty();
     struct vtuple *t = tuple_new((uint32_t)(hi - lo));
-    memcpy(t->item, seq.u.t->item + lo, (size_t)(hi - lo) * sizeof(val));
+    const val *from = seq.u.t->item;
+    int64_t tail = tuple_uniform_from(seq.u.t); /* from here on every item is from[tail] */
+    if (tail >= hi) {
+        memcpy(t->item, from + lo, (size_t)(hi - lo) * sizeof(val));
+        return v_tuple(t);
+    }
+    int64_t copied = tail > lo ? tail - lo : 0;
+    memcpy(t->item, from + lo, (size_t)copied * sizeof(val));
+    val_fill(t->item + copied, from[tail], hi - lo - copied);
+    tuple_mark_uniform(t, (uint32_t)copied);
+    return v_tuple(t);
+}
+
+/* x + y for two tuples; a uniform tail of y is filled in, not copied, and stays marked. */
+val tuple_concat(val x, val y)
+{
+    uint32_t nx = tup_len(x), ny = tup_len(y);
+    if (ny == 0)
+        return x;
+    if (nx == 0)
+        return y;
+    if ((uint64_t)nx + ny > UINT32_MAX)
+        dsl_memout(); /* Python: MemoryError */
+    struct vtuple *t = tuple_new(nx + ny);
+    uint32_t tail = tuple_uniform_from(y.u.t);
+    memcpy(t->item, x.u.t->item, nx * sizeof(val));
+    memcpy(t->item + nx, y.u.t->item, tail * sizeof(val));
+    if (tail < ny) {
+        val_fill(t->item + nx + tail, y.u.t->item[tail], ny - tail);
+        tuple_mark_uniform(t, nx + tail);
+    }
     return v_tuple(t);
 }
 

@@ -52,10 +52,18 @@ typedef struct val {
 
 struct vtuple {
     uint32_t len;
-    uint32_t hashed;  /* hash computed and cached */
-    int64_t hash;
+    uint32_t hashed;  /* TUPLE_HASHED, TUPLE_UNIFORM_TAIL or 0 */
+    int64_t hash;     /* TUPLE_HASHED: hash(t); TUPLE_UNIFORM_TAIL: where the uniform tail starts */
     val item[];
 };
+#define TUPLE_HASHED 1u       /* hash holds hash(t), computed and cached */
+/* Without TUPLE_HASHED: hash holds k < len, and items k .. len - 1 are all the very value item[k]
+ * (the same kind and payload). Metadata only, set on long rows that canvas, concatenation and
+ * slicing make (perf: solve_91413438 pads grids with canvas rows of millions of zeros, which
+ * mostcolor would count and hconcat and hsplit would copy cell by cell); lost when the tuple is
+ * hashed. */
+#define TUPLE_UNIFORM_TAIL 2u
+#define TUPLE_UNIFORM_MIN 4096 /* tails shorter than this are not marked */
 
 /* One slot of a set table, exactly as CPython's setentry: key kind V_EMPTY_SLOT for unused,
  * V_DUMMY_SLOT for a deleted entry (hash -1); both above every enum val_kind. An empty slot's
@@ -211,6 +219,22 @@ static inline val tuple_ints(int64_t a, int64_t b)
  * the like: solve_6aa20dc0 shifts 12 million cells on 1190e5a7). */
 val tuple_cell(val c, int64_t i, int64_t j);
 val tuple_empty(void);                         /* () (a shared singleton) */
+/* Where t's uniform tail starts (TUPLE_UNIFORM_TAIL), or its length when none is known. */
+static inline uint32_t tuple_uniform_from(const struct vtuple *t)
+{
+    return t->hashed == TUPLE_UNIFORM_TAIL ? (uint32_t)t->hash : t->len;
+}
+/* Marks items k .. len - 1 of the new tuple t, all the very value item[k], as its uniform tail
+ * (when long enough to be worth it). */
+static inline void tuple_mark_uniform(struct vtuple *t, uint32_t k)
+{
+    if (t->hashed == 0 && k < t->len && t->len - k >= TUPLE_UNIFORM_MIN) {
+        t->hashed = TUPLE_UNIFORM_TAIL;
+        t->hash = k;
+    }
+}
+val tuple_concat(val x, val y); /* x + y for two tuples */
+void val_fill(val *dst, val v, int64_t n); /* n copies of v */
 static inline uint32_t tup_len(val v) { return v.u.t->len; }
 static inline val tup_get(val v, uint32_t i) { return v.u.t->item[i]; }
 
