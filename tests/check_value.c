@@ -499,6 +499,43 @@ START_TEST(test_uniform_tails)
 }
 END_TEST
 
+/* hsplit of a grid whose rows end in long uniform tails (solve_91413438 pads its input with a
+ * canvas of zeros and cuts it into hundreds of pieces): a piece's row that lies wholly in its
+ * row's tail is one tuple shared by the pieces, for each tail value; every piece equals the piece
+ * of the same grid built item by item. */
+START_TEST(test_hsplit_shares_tail_rows)
+{
+    const int64_t head = 5, w = 3 * TUPLE_UNIFORM_MIN, n = 16;
+    val zeros = prim_canvas((val[]){ v_int(0), tuple_pair(v_int(1), v_int(w)) }).u.t->item[0];
+    val fives = prim_canvas((val[]){ v_int(5), tuple_pair(v_int(1), v_int(w)) }).u.t->item[0];
+    struct vtuple *g = tuple_new(3), *gp = tuple_new(3);
+    g->item[0] = tuple_concat(plain_row(head, head, v_int(7), v_int(7)), zeros);
+    g->item[1] = tuple_concat(plain_row(head, head, v_int(7), v_int(7)), fives);
+    g->item[2] = g->item[0];
+    gp->item[0] = plain_row(head + w, head, v_int(7), v_int(0));
+    gp->item[1] = plain_row(head + w, head, v_int(7), v_int(5));
+    gp->item[2] = plain_row(head + w, head, v_int(7), v_int(0));
+    val pieces = prim_hsplit((val[]){ v_tuple(g), v_int(n) });
+    val plain = prim_hsplit((val[]){ v_tuple(gp), v_int(n) });
+    ck_assert_uint_eq(tup_len(pieces), n);
+    for (int64_t k = 0; k < n; k++)
+        ck_assert(val_eq(tup_get(pieces, (uint32_t)k), tup_get(plain, (uint32_t)k)));
+    /* piece 0 holds the 7s; from piece 1 on every row is in its tail */
+    val first = tup_get(pieces, 1);
+    ck_assert_ptr_eq(tup_get(first, 0).u.t, tup_get(first, 2).u.t);
+    ck_assert_ptr_ne(tup_get(first, 0).u.t, tup_get(first, 1).u.t);
+    ck_assert_int_eq(tup_get(tup_get(first, 1), 0).u.i, 5);
+    /* (head + w) % n != 0: a column between pieces is skipped, and the last piece is cut short */
+    for (int64_t k = 2; k < n; k++)
+        for (uint32_t i = 0; i < 3; i++) {
+            val r = tup_get(tup_get(pieces, (uint32_t)k), i);
+            ck_assert(k == n - 1 ? r.u.t != tup_get(first, i).u.t : r.u.t == tup_get(first, i).u.t);
+        }
+    ck_assert_ptr_ne(tup_get(tup_get(pieces, 0), 0).u.t, tup_get(first, 0).u.t);
+    dsl_arena_reset(dsl_arena_default());
+}
+END_TEST
+
 /* ---- arena and runtime ---- */
 
 static val alloc_forever(void *p)
@@ -714,6 +751,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_ints);
     tcase_add_test(tc, test_index_slice);
     tcase_add_test(tc, test_uniform_tails);
+    tcase_add_test(tc, test_hsplit_shares_tail_rows);
     tcase_add_test(tc, test_arena_cap);
     tcase_add_test(tc, test_arena_keeps_big_blocks);
     tcase_add_test(tc, test_fail_nth_alloc);

@@ -1050,18 +1050,25 @@ val prim_hconcat(const val *a)
 
 val prim_vconcat(const val *a) { return py_add(a[0], a[1]); }
 
-/* crop(grid, (si, sj), (h, w)) = tuple(r[sj:sj+w] for r in grid[si:si+h]) */
-static val crop_grid(val grid, int64_t si, int64_t sj, int64_t h, int64_t w)
+/* crop(grid, (si, sj), (h, w)) = tuple(r[sj:sj+w] for r in grid[si:si+h]); rows that lie in a
+ * uniform tail are shared through share (NULL: within this crop only). */
+static val crop_grid_shared(val grid, int64_t si, int64_t sj, int64_t h, int64_t w, struct slice_share *share)
 {
     val rows = val_slice(grid, si, int_add(si, h));
     int64_t n = tup_len(rows);
     if (n == 0)
         return rows;
     int64_t sj_end = int_add(sj, w);
+    struct slice_share own = { 0 };
     struct vtuple *out = tup_alloc(n);
     for (int64_t k = 0; k < n; k++)
-        out->item[k] = val_slice(rows.u.t->item[k], sj, sj_end);
+        out->item[k] = val_slice_shared(rows.u.t->item[k], sj, sj_end, share != NULL ? share : &own);
     return v_tuple(out);
+}
+
+static val crop_grid(val grid, int64_t si, int64_t sj, int64_t h, int64_t w)
+{
+    return crop_grid_shared(grid, si, sj, h, w, NULL);
 }
 
 val prim_subgrid(const val *a)
@@ -1083,9 +1090,10 @@ static val split_grid(val grid, int64_t n, int64_t size, bool offset, int64_t h,
     if (n <= 0)
         return tuple_empty();
     struct vtuple *out = tup_alloc(n);
+    struct slice_share share = { 0 }; /* rows of zeros cut from a canvas' padding */
     for (int64_t i = 0; i < n; i++) {
         int64_t start = int_add(int_mul(size, i), offset ? i : 0);
-        out->item[i] = horizontal ? crop_grid(grid, 0, start, h, w) : crop_grid(grid, start, 0, h, w);
+        out->item[i] = horizontal ? crop_grid_shared(grid, 0, start, h, w, &share) : crop_grid(grid, start, 0, h, w);
         DSL_TICK();
     }
     return v_tuple(out);

@@ -520,7 +520,33 @@ void val_fill(val *dst, val v, int64_t n)
     }
 }
 
+/* A slice of n items all equal to v, from share when it keeps one (value.h, val_slice_shared). */
+static val slice_of_tail(struct slice_share *share, val v, int64_t n)
+{
+    for (unsigned k = 0; k < SLICE_SHARE_KEPT; k++) {
+        struct vtuple *t = share->kept[k].tuple;
+        if (t != NULL && t->len == n && val_same_object(share->kept[k].value, v)) {
+            /* Python makes a new tuple: its memory still counts against the cap */
+            if (dsl_rt.arena_cap != 0 && tuple_bytes((uint32_t)n) > dsl_rt.arena_cap - dsl_rt.arena_used)
+                dsl_memout();
+            return v_tuple(t);
+        }
+    }
+    struct vtuple *t = tuple_new((uint32_t)n);
+    val_fill(t->item, v, n);
+    tuple_mark_uniform(t, 0);
+    share->kept[share->next].value = v;
+    share->kept[share->next].tuple = t;
+    share->next = (share->next + 1) % SLICE_SHARE_KEPT;
+    return v_tuple(t);
+}
+
 val val_slice(val seq, int64_t start, int64_t stop)
+{
+    return val_slice_shared(seq, start, stop, NULL);
+}
+
+val val_slice_shared(val seq, int64_t start, int64_t stop, struct slice_share *share)
 {
     if (seq.kind != V_TUPLE)
         dsl_raise(EXC_TYPE, "'%s' object is not subscriptable", val_type_name(seq));
@@ -530,9 +556,11 @@ val val_slice(val seq, int64_t start, int64_t stop)
         return seq;
     if (hi <= lo)
         return tuple_empty();
-    struct vtuple *t = tuple_new((uint32_t)(hi - lo));
     const val *from = seq.u.t->item;
     int64_t tail = tuple_uniform_from(seq.u.t); /* from here on every item is from[tail] */
+    if (share != NULL && lo >= tail && hi - lo >= SLICE_SHARE_MIN)
+        return slice_of_tail(share, from[tail], hi - lo);
+    struct vtuple *t = tuple_new((uint32_t)(hi - lo));
     if (tail >= hi) {
         memcpy(t->item, from + lo, (size_t)(hi - lo) * sizeof(val));
         return v_tuple(t);

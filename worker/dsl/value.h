@@ -406,6 +406,21 @@ val val_index(val seq, int64_t i);
 /* seq[start:stop] (step 1) with Python's clamping; pass SLICE_NONE for an omitted bound. */
 #define SLICE_NONE INT64_MIN
 val val_slice(val seq, int64_t start, int64_t stop);
+/* A set of slices made together (the rows of hsplit's pieces): a slice of at least
+ * SLICE_SHARE_MIN items that lies in its row's uniform tail is the very tuple of an earlier such
+ * slice of the same value and length, one of the last SLICE_SHARE_KEPT (perf: solve_91413438 cuts
+ * 3 rows of up to 2 million zeros into hundreds of pieces; sharing their rows takes its peak
+ * memory from 266 to 246 MB). Start zeroed; valid while those slices are. */
+#define SLICE_SHARE_MIN 256
+#define SLICE_SHARE_KEPT 4
+struct slice_share {
+    unsigned next; /* the entry replaced next */
+    struct {
+        val value;
+        struct vtuple *tuple; /* NULL: none yet */
+    } kept[SLICE_SHARE_KEPT];
+};
+val val_slice_shared(val seq, int64_t start, int64_t stop, struct slice_share *share);
 val tuple_of(val iterable);                 /* tuple(iterable): a tuple is returned as is */
 /* sorted(iterable, key=key) (key may be v_none() for no key) with CPython's list.sort: keys are
  * computed first in iteration order; only `<` is used (val_lt); stable; for n < 64 exactly
