@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "eval.h"
@@ -536,6 +538,40 @@ START_TEST(test_hsplit_shares_tail_rows)
 }
 END_TEST
 
+/* A zero fill of megabytes in an arena block hands the whole huge pages in it back instead of
+ * writing them (runtime.c, dsl_fill): the items read as the int 0, also where that memory held
+ * other values a moment before, and those pages are not resident until written again. */
+START_TEST(test_zero_fill_releases_pages)
+{
+    const size_t huge = (size_t)2 << 20;
+    const uint32_t n = (uint32_t)(((size_t)16 << 20) / sizeof(val));
+    dsl_arena_reset(dsl_arena_default());
+    struct vtuple *dirty = tuple_new(n);
+    val_fill(dirty->item, v_int(7), n);
+    dsl_arena_reset(dsl_arena_default());
+    struct vtuple *t = tuple_new(n);
+    ck_assert_ptr_eq(t, dirty); /* the same memory, full of 7s */
+    val_fill(t->item, v_int(0), n);
+#ifdef MADV_DONTNEED
+    uintptr_t lo = ((uintptr_t)t->item + huge - 1) & ~(uintptr_t)(huge - 1);
+    uintptr_t hi = ((uintptr_t)(t->item + n)) & ~(uintptr_t)(huge - 1);
+    ck_assert(hi > lo);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (hi - lo) / page, resident = 0;
+    unsigned char *vec = malloc(pages);
+    ck_assert_int_eq(mincore((void *)lo, hi - lo, vec), 0);
+    for (size_t k = 0; k < pages; k++)
+        resident += vec[k] & 1;
+    free(vec);
+    ck_assert_uint_eq(resident, 0); /* read before the items are: reading maps the zero page */
+#endif
+    for (uint32_t k = 0; k < n; k++)
+        if (t->item[k].kind != V_INT || t->item[k].u.i != 0)
+            ck_abort_msg("item %u is not the int 0", k);
+    ck_assert(val_eq(v_tuple(t), plain_row(n, 0, v_int(0), v_int(0))));
+    dsl_arena_reset(dsl_arena_default());
+}
+END_TEST
+
 /* ---- arena and runtime ---- */
 
 static val alloc_forever(void *p)
@@ -752,6 +788,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_index_slice);
     tcase_add_test(tc, test_uniform_tails);
     tcase_add_test(tc, test_hsplit_shares_tail_rows);
+    tcase_add_test(tc, test_zero_fill_releases_pages);
     tcase_add_test(tc, test_arena_cap);
     tcase_add_test(tc, test_arena_keeps_big_blocks);
     tcase_add_test(tc, test_fail_nth_alloc);

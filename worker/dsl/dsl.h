@@ -76,7 +76,8 @@ BF_NORETURN void dsl_memout(void);
 #define DSL_TICK() do { if (BF_UNLIKELY(dsl_rt.interrupt)) dsl_timeout(); } while (0)
 
 /* memset in slices of 1 MiB with DSL_TICK between them: filling hundreds of MB of fresh memory
- * (page faults included) took up to 400 ms, far past the 10 ms a timeout may be late. */
+ * (page faults included) took up to 400 ms, far past the 10 ms a timeout may be late. A zero fill
+ * of megabytes in the current arena hands its whole huge pages back instead (runtime.c). */
 void dsl_fill(void *p, int byte, size_t n);
 
 /* Nested function calls allowed before RecursionError (CPython's limit is 1000 frames, a few

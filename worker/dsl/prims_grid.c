@@ -2134,7 +2134,7 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
     int32_t *keys_in_order;
     shape_facts_compute(r, keys, &r->hash, &r->inside, &keys_in_order, dsl_alloc);
     r->pos = alloc_vals(keys);
-    dsl_fill(r->pos, 0, (size_t)keys * sizeof(val));  /* kind V_NONE: not made yet */
+    val_fill(r->pos, v_none(), keys); /* not made yet */
     order->key = keys_in_order;
 }
 

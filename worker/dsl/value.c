@@ -513,6 +513,10 @@ static int64_t slice_bound(int64_t b, int64_t n, int64_t dflt)
 
 void val_fill(val *dst, val v, int64_t n)
 {
+    if (v.kind == V_INT && v.u.i == 0 && (size_t)n * sizeof(val) >= ((size_t)1 << 20)) {
+        dsl_fill(dst, 0, (size_t)n * sizeof(val)); /* the int 0 is all zero bytes (value.h) */
+        return;
+    }
     for (int64_t k = 0; k < n; k++) {
         dst[k] = v;
         if ((k & 65535) == 65535)

@@ -27,9 +27,10 @@
 #include <string.h>
 
 enum val_kind {
+    V_INT,   /* u.i; Python ints are unbounded: overflow of int64 raises OverflowError. First, so
+                that memory of zero bytes holds the int 0 (val_fill of zeros: value.c) */
     V_NONE,
     V_BOOL,  /* u.i is 0 or 1; equal to and hashing like the ints 0 and 1 */
-    V_INT,   /* u.i; Python ints are unbounded: overflow of int64 raises OverflowError */
     V_TUPLE, /* u.t */
     V_SET,   /* u.s: a frozenset (or, while a primitive builds it, a mutable set) */
     V_FUNC,  /* u.f */
