@@ -1590,6 +1590,14 @@ static val grow_object(struct objects_run *r, int64_t start, val colour)
         struct pset *neighbourhood = pset_new();
         struct pentry buf[SET_CHUNK];
         for (int64_t pos = 0, n; pset_chunk(cands, &pos, buf, &n);) {
+            /* perf: the chunk's cells fetched from the cell pool at once, not one miss after
+             * another (solve_469497ad's objects of upscaled grids: 13% of its time) */
+            for (int64_t k = 0; k < n; k++) {
+                int64_t i = key_row(r, buf[k].key), j = key_col(r, buf[k].key);
+                val row = r->grid.u.t->item[i];
+                if (row.kind == V_TUPLE && j < row.u.t->len) /* (what grid_cell raises, it raises below) */
+                    tuple_cell_prefetch(row.u.t->item[j], i, j);
+            }
             for (int64_t k = 0; k < n; k++) {
                 int64_t key = buf[k].key;
                 val v = grid_cell(r, key);

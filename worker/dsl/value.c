@@ -182,6 +182,15 @@ val tuple_pair(val a, val b)
     return tuple_pair_alloc(a, b);
 }
 
+void tuple_cell_prefetch(val c, int64_t i, int64_t j)
+{
+    if (c.kind == V_INT && (uint64_t)c.u.i < CELL_COLOURS && cell_pool != NULL) {
+        struct vtuple *t = cell_slot(c.u.i, i, j);
+        if (t != NULL)
+            __builtin_prefetch(t);
+    }
+}
+
 val tuple_cell(val c, int64_t i, int64_t j)
 {
     if (c.kind == V_INT && (uint64_t)c.u.i < CELL_COLOURS && cell_pool != NULL) {

@@ -219,6 +219,7 @@ static inline val tuple_ints(int64_t a, int64_t b)
  * and j alone (perf: without reading the pair first, one cache miss less per cell of shift() and
  * the like: solve_6aa20dc0 shifts 12 million cells on 1190e5a7). */
 val tuple_cell(val c, int64_t i, int64_t j);
+void tuple_cell_prefetch(val c, int64_t i, int64_t j); /* of tuple_cell(c, i, j)'s memory */
 val tuple_empty(void);                         /* () (a shared singleton) */
 /* Where t's uniform tail starts (TUPLE_UNIFORM_TAIL), or its length when none is known. */
 static inline uint32_t tuple_uniform_from(const struct vtuple *t)
