@@ -422,10 +422,18 @@ static int run_init_shard(struct run *run, const struct shard *sh)
     return 0;
 }
 
+/* "demo/K" or "test/K" (perf: once per result; snprintf was 0.15% of a sweep's CPU) */
 static void sample_name(const struct task *t, uint32_t sample, char *buf, size_t len)
 {
-    if (sample < t->n_demo) snprintf(buf, len, "demo/%u", sample);
-    else snprintf(buf, len, "test/%u", sample - t->n_demo);
+    bool demo = sample < t->n_demo;
+    uint32_t k = demo ? sample : sample - t->n_demo;
+    if (k < 10 && len >= 7) {
+        memcpy(buf, demo ? "demo/" : "test/", 5);
+        buf[5] = (char)('0' + k);
+        buf[6] = '\0';
+        return;
+    }
+    snprintf(buf, len, demo ? "demo/%u" : "test/%u", k);
 }
 
 static int run_on_result(void *ctx, const struct farm_result *r)

@@ -250,7 +250,8 @@ static int sched_send_nodes(struct farm *f, struct slot *s, uint32_t need)
 
 static int64_t sched_hard_deadline(const struct farm *f)
 {
-    return farm_now_us() + ((int64_t)f->cfg->timeout_ms + f->cfg->grace_ms) * 1000;
+    int64_t now = f->read_now_us != 0 ? f->read_now_us : farm_now_us();
+    return now + ((int64_t)f->cfg->timeout_ms + f->cfg->grace_ms) * 1000;
 }
 
 int sched_send(struct farm *f, struct slot *s, struct job *j)
