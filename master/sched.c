@@ -1,9 +1,10 @@
 /* sched.c: jobs and results. Work is every (task, sample, candidate) of the plan not already
  * done, cut into jobs of one (task, sample) and a batch of candidates, in sample, candidate
  * order within a task, generated lazily (a sweep of 10^5 candidates x 10^3 tasks never exists as
- * a list). Each slot works through a task of its own (sched_take). A worker gets TASK once per task and the DAG nodes once each (its DAG is always a
- * prefix of ours: node ids agree), then JOBs. Results must come back in the job's candidate
- * order; so the in-flight candidate of a job is always the first one without a result.
+ * a list). Each slot works through a task of its own (sched_take). A worker gets TASK once per
+ * task and the DAG nodes once each (its DAG is always a prefix of ours: node ids agree), then
+ * JOBs. Results must come back in the job's candidate order; so the in-flight candidate of a job
+ * is always the first one without a result.
  *
  * The worker holds finished results back for a few milliseconds to score them in one batch
  * (worker.c), so the first candidate without a result is only the *likely* one in flight. When a

@@ -538,6 +538,36 @@ START_TEST(test_hsplit_shares_tail_rows)
 }
 END_TEST
 
+#ifdef MADV_DONTNEED
+/* The resident pages among the first n bytes at p (page-aligned), as mincore reports them. */
+static size_t resident_pages(void *p, size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = n / page, resident = 0;
+    unsigned char *vec = malloc(pages);
+    ck_assert_ptr_nonnull(vec);
+    ck_assert_int_eq(mincore(p, n, vec), 0);
+    for (size_t k = 0; k < pages; k++)
+        resident += vec[k] & 1;
+    free(vec);
+    return resident;
+}
+
+/* Whether this kernel's mincore tells pages handed back with MADV_DONTNEED from written ones
+ * (a sandboxing kernel may report every page resident): else the residency check below means
+ * nothing and is skipped. */
+static bool mincore_sees_release(void)
+{
+    const size_t n = (size_t)4 << 20;
+    unsigned char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(p != MAP_FAILED);
+    memset(p, 7, n);
+    bool written = resident_pages(p, n) > 0;
+    bool released = madvise(p, n, MADV_DONTNEED) == 0 && resident_pages(p, n) == 0;
+    munmap(p, n);
+    return written && released;
+}
+#endif
+
 /* A zero fill of megabytes in an arena block hands the whole huge pages in it back instead of
  * writing them (runtime.c, dsl_fill): the items read as the int 0, also where that memory held
  * other values a moment before, and those pages are not resident until written again. */
@@ -556,13 +586,11 @@ START_TEST(test_zero_fill_releases_pages)
     uintptr_t lo = ((uintptr_t)t->item + huge - 1) & ~(uintptr_t)(huge - 1);
     uintptr_t hi = ((uintptr_t)(t->item + n)) & ~(uintptr_t)(huge - 1);
     ck_assert(hi > lo);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (hi - lo) / page, resident = 0;
-    unsigned char *vec = malloc(pages);
-    ck_assert_int_eq(mincore((void *)lo, hi - lo, vec), 0);
-    for (size_t k = 0; k < pages; k++)
-        resident += vec[k] & 1;
-    free(vec);
-    ck_assert_uint_eq(resident, 0); /* read before the items are: reading maps the zero page */
+    /* read before the items are: reading maps the zero page */
+    if (mincore_sees_release())
+        ck_assert_uint_eq(resident_pages((void *)lo, hi - lo), 0);
+    else
+        fprintf(stderr, "check_value: mincore does not report released pages here: residency not checked\n");
 #endif
     for (uint32_t k = 0; k < n; k++)
         if (t->item[k].kind != V_INT || t->item[k].u.i != 0)
