@@ -249,6 +249,53 @@ START_TEST(test_objects_big_recorded_starts)
 }
 END_TEST
 
+/* Grids of 2 or 3 rows of 2,100 to 5,000 cells (as solve_91413438 pads its input): with a few
+ * object starts they take the big-grid path although they are under its size (a side too long
+ * for the shape cache), with many they keep their own; either way the objects are those of the
+ * grid's own path. Half of them have their starts in the first 30 columns, as 91413438's have. */
+START_TEST(test_objects_mid_grids)
+{
+    eval_init();
+    uint64_t seed = 0x2545f4914f6cdd1du;
+    for (int g = 0; g < 24; g++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        int h = 2 + g % 2, w = 2100 + (int)(seed >> 33) % 2901;
+        bool many = g % 6 == 5;
+        int cells = many ? h * w / 3 : 2 + g % 40, cols = g % 2 ? w : 30;
+        static uint8_t cell[3][5000];
+        memset(cell, 0, sizeof cell);
+        for (int k = 0; k < cells; k++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            cell[(seed >> 33) % (uint64_t)h][(seed >> 40) % (uint64_t)cols] = (uint8_t)(1 + (seed >> 60) % 3);
+        }
+        struct strbuf expr = { 0 };
+        sb_puts(&expr, "objects((");
+        for (int i = 0; i < h; i++) {
+            sb_puts(&expr, "(");
+            for (int j = 0; j < w; j++)
+                sb_printf(&expr, "%d,", cell[i][j]);
+            sb_puts(&expr, "),");
+        }
+        sb_printf(&expr, "), %s, %s, True)", g % 4 < 2 ? "True" : "False", g % 3 ? "True" : "False");
+        struct strbuf by_default = { 0 }, by_own = { 0 };
+        uint64_t mid0 = dsl_rt.objects_mid_big;
+        objects_big_repr(expr.p, -1, &by_default);
+        uint64_t mid = dsl_rt.objects_mid_big - mid0;
+        dsl_debug_objects_mid(false);
+        objects_big_repr(expr.p, -1, &by_own);
+        dsl_debug_objects_mid(true);
+        ck_assert_uint_eq(dsl_rt.objects_mid_big - mid0, mid); /* the own path, the second time */
+        ck_assert_msg(mid == (many ? 0u : 1u), "grid %d (%d x %d, %d starts): big-grid path taken %llu times", g, h, w,
+                      cells, (unsigned long long)mid);
+        ck_assert_msg(strcmp(by_default.p, by_own.p) == 0, "grid %d (%d x %d)\n  big-grid path: %s\n  its own path:  %s",
+                      g, h, w, by_default.p, by_own.p);
+        sb_release(&expr);
+        sb_release(&by_default);
+        sb_release(&by_own);
+    }
+}
+END_TEST
+
 static Suite *prims_suite(void)
 {
     Suite *s = suite_create("prims");
@@ -257,6 +304,7 @@ static Suite *prims_suite(void)
     tcase_add_test(tc, test_prim_files);
     tcase_add_test(tc, test_objects_big_path);
     tcase_add_test(tc, test_objects_big_recorded_starts);
+    tcase_add_test(tc, test_objects_mid_grids);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -62,6 +62,7 @@ struct dsl_runtime {
     uint64_t lines_skipped;          /* lines dsl_lines_add found added before, so far */
     uint64_t picks_direct;           /* sfilter conditions answered by comparing picked parts */
     uint64_t objects_any_order;      /* big-grid objects() calls answered without asindices' order */
+    uint64_t objects_mid_big;        /* mid-sized grids' objects() calls taken by the big-grid path */
     uint64_t small_hits;             /* calls answered by the small-call cache so far */
     uint64_t arena_skipped;          /* arena bytes those calls made when they ran */
 };
@@ -215,6 +216,9 @@ val const_value(enum const_id id);          /* ZERO, T, DOWN, ... */
  * at most one per `find_ratio` slots (default 64; -1 restores it; 0: always), so that tests can
  * compare every path on small grids. */
 void dsl_debug_objects_big(int64_t cells, int64_t find_ratio, bool any_order);
+/* Tests: mid-sized grids (objects_big_shape) go by the big-grid path when they have few object
+ * starts (the default, true) or never (false). */
+void dsl_debug_objects_mid(bool big_when_few_starts);
 
 /* Test hook: the small-call cache (runtime.c) on (the default) or off. */
 void dsl_debug_small_calls(bool on);

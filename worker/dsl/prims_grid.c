@@ -1662,12 +1662,18 @@ static bool no_object_cell(val grid, int64_t h, int64_t w, val bg)
 static int64_t objects_big_cells = OBJECTS_BIG_CELLS;
 static int64_t objects_find_ratio = OBJECTS_FIND_RATIO;
 static bool objects_try_any_order = true;
+static bool objects_mid_allowed = true;
 
 void dsl_debug_objects_big(int64_t cells, int64_t find_ratio, bool any_order)
 {
     objects_big_cells = cells > 0 ? cells : OBJECTS_BIG_CELLS;
     objects_find_ratio = find_ratio >= 0 ? find_ratio : OBJECTS_FIND_RATIO;
     objects_try_any_order = any_order;
+}
+
+void dsl_debug_objects_mid(bool big_when_few_starts)
+{
+    objects_mid_allowed = big_when_few_starts;
 }
 
 struct big_start {
@@ -2161,8 +2167,42 @@ static void objects_shape_facts(struct objects_run *r, struct objects_order *ord
     order->key = keys_in_order;
 }
 
-/* mostcolor(grid), and for a grid that objects() takes by its big-grid path (a rectangle of
- * more than objects_big_cells cells) also the cells that differ from it, found in the same pass
+/* A grid of more than OBJECTS_MID_CELLS cells with a side the shape cache does not keep
+ * (SHAPE_CACHE_SIDE) also takes the big-grid path when its object starts are few (as few as the
+ * big path records them: OBJECTS_FIND_RATIO). Its own path would hash every position and build
+ * asindices' table of 16-byte entries for each call; the big path simulates that table in bits
+ * and stops once the starts are placed (perf: solve_91413438's grids of 3 x 1,000 to 3 x 21,000
+ * cells with at most 90 starts; solve_469497ad's upscaled grids, whose objects cover most cells,
+ * were a tenth slower on the big path, and keep their own). */
+#define OBJECTS_MID_CELLS ((int64_t)1 << 12)
+
+/* Whether objects() may take a rectangle of h x w cells by its big-grid path: mostcolor's pass
+ * then marks the cells that differ from the background. */
+static bool objects_big_shape(int64_t h, int64_t w)
+{
+    return h * w > objects_big_cells ||
+           (h * w > OBJECTS_MID_CELLS && (h > SHAPE_CACHE_SIDE || w > SHAPE_CACHE_SIDE));
+}
+
+/* Whether a grid of h x w cells, cells of which differ from the background, goes by the big-grid
+ * path: every big grid, and a mid-sized one (objects_big_shape) with few starts. */
+static bool objects_take_big_path(int64_t h, int64_t w, const uint64_t *differs)
+{
+    if (h * w > objects_big_cells)
+        return true;
+    if (differs == NULL || !objects_mid_allowed || !objects_big_shape(h, w))
+        return false;
+    int64_t starts = 0;
+    for (int64_t k = 0; k < (h * w + 63) / 64; k++)
+        starts += __builtin_popcountll(differs[k]);
+    if ((uint64_t)starts * OBJECTS_FIND_RATIO > big_final_size(h * w))
+        return false;
+    dsl_rt.objects_mid_big++;
+    return true;
+}
+
+/* mostcolor(grid), and for a grid that objects() may take by its big-grid path
+ * (objects_big_shape) also the cells that differ from it, found in the same pass
  * over the cells (*differs; NULL when not found). The pass marks the cells that differ from a
  * guess, the grid's last cell; when mostcolor is another colour, or some value is not an int in
  * 0 .. 63, the marks are not used. Perf: the cells of solve_91413438's grids of up to 6.5 million
@@ -2174,7 +2214,7 @@ static val big_grid_mostcolor(const val *a, uint64_t **differs)
     if (grid.kind != V_TUPLE || grid.u.t->len == 0 || grid.u.t->item[0].kind != V_TUPLE)
         return prim_mostcolor(a);
     int64_t h = grid.u.t->len, w = grid.u.t->item[0].u.t->len;
-    if (h * w <= objects_big_cells || !grid_is_rectangle(grid, h, w))
+    if (!objects_big_shape(h, w) || !grid_is_rectangle(grid, h, w))
         return prim_mostcolor(a);
     val last = grid.u.t->item[h - 1].u.t->item[w - 1];
     uint64_t guess = v_is_int(last) && (uint64_t)last.u.i < 64 ? (uint64_t)last.u.i : 64;
@@ -2218,7 +2258,7 @@ static val objects_body(const val *a)
     r.occupied_count = 0;
     r.near = NULL; /* objects_shape_facts sets it for a cached shape */
     struct vset *objs = set_new();
-    if (r.h * r.w > objects_big_cells && grid_is_rectangle(r.grid, r.h, r.w)) {
+    if (objects_take_big_path(r.h, r.w, differs) && grid_is_rectangle(r.grid, r.h, r.w)) {
         r.hash = NULL;
         r.inside = NULL;
         r.pos = NULL;
