@@ -25,10 +25,12 @@ extern uint64_t dsl_arena_generation;
 
 /* A position in an arena, to hand back everything allocated after it (dsl_arena_rewind). */
 struct arena_block;
+struct zero_map;
 struct dsl_arena_pos {
     struct arena_block *cur;    /* private */
     size_t off, used;
     struct arena_block *moved;
+    struct zero_map *zero_maps;
 };
 struct dsl_arena_pos dsl_arena_tell(const struct dsl_arena *a);
 /* Hands back the memory allocated from a since pos was told (nothing may point into it any

@@ -77,9 +77,13 @@ BF_NORETURN void dsl_memout(void);
 #define DSL_TICK() do { if (BF_UNLIKELY(dsl_rt.interrupt)) dsl_timeout(); } while (0)
 
 /* memset in slices of 1 MiB with DSL_TICK between them: filling hundreds of MB of fresh memory
- * (page faults included) took up to 400 ms, far past the 10 ms a timeout may be late. A zero fill
- * of megabytes in the current arena hands its whole huge pages back instead (runtime.c). */
+ * (page faults included) took up to 400 ms, far past the 10 ms a timeout may be late. Memory that
+ * is to hold megabytes of zeros is best asked for zeroed (dsl_alloc_zeroed). */
 void dsl_fill(void *p, int byte, size_t n);
+/* n bytes of zeros from the current arena (memout as dsl_alloc), 16-byte aligned. From 4 MiB on
+ * in a mapping of their own, written by no one but the caller and unmapped when the arena is
+ * reset or rewound to before it (runtime.c). */
+void *dsl_alloc_zeroed(size_t n);
 
 /* Nested function calls allowed before RecursionError (CPython's limit is 1000 frames, a few
  * of which the reference harness itself uses). power(f, n) counts n - 1 nested frames. */

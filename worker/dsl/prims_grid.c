@@ -1978,7 +1978,7 @@ static bool objects_any_order(struct objects_run *r, const uint64_t *starts, int
         dsl_rt.objects_any_order++;
         return true;
     }
-    dsl_fill(r->occupied, 0, (size_t)((r->h + 2) * r->stride));
+    r->occupied = dsl_alloc_zeroed((size_t)((r->h + 2) * r->stride)); /* a fresh one: cleared */
     r->occupied_count = 0;
     return false;
 }
@@ -2008,8 +2008,7 @@ static bool objects_big(struct objects_run *r, struct vset *objs, uint64_t *diff
         }
     }
     int64_t keys = (r->h + 2) * r->stride;
-    r->occupied = dsl_alloc((size_t)keys);
-    dsl_fill(r->occupied, 0, (size_t)keys);
+    r->occupied = dsl_alloc_zeroed((size_t)keys);
     int64_t nstarts = 0;
     for (int64_t w = 0; w < (cells + 63) / 64; w++)
         nstarts += __builtin_popcountll(starts[w]);
@@ -2267,8 +2266,7 @@ static val objects_body(const val *a)
     }
     struct objects_order order;
     objects_shape_facts(&r, &order);
-    r.occupied = dsl_alloc((size_t)keys);
-    dsl_fill(r.occupied, 0, (size_t)keys);
+    r.occupied = dsl_alloc_zeroed((size_t)keys);
     for (int64_t k = 0; k < order.n; k++) {
         if ((k & 4095) == 4095)
             DSL_TICK();

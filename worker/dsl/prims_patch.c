@@ -1344,8 +1344,13 @@ val prim_canvas(const val *a)
         dsl_memout();
     val row = tuple_empty();
     if (w > 0) {
-        struct vtuple *r = tup_alloc(w);
-        val_fill(r->item, value, w);
+        struct vtuple *r;
+        if (v_is_int_zero(value)) {
+            r = tuple_new_zeroed((uint32_t)w);
+        } else {
+            r = tup_alloc(w);
+            val_fill(r->item, value, w);
+        }
         tuple_mark_uniform(r, 0);
         row = v_tuple(r);
     }

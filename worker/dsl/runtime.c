@@ -77,6 +77,13 @@ struct arena_block {
     _Alignas(16) unsigned char data[];
 };
 
+/* A mapping of its own for a big allocation of zeros (dsl_alloc_zeroed), this header first. */
+struct zero_map {
+    struct zero_map *next;       /* made before it */
+    size_t len;                  /* bytes mapped */
+};
+#define ZERO_MAP_HEADER ((size_t)64) /* keeps the data 16-byte aligned */
+
 struct dsl_arena {
     struct arena_block *first, *cur;
     size_t off;                  /* bytes used in cur */
@@ -84,6 +91,8 @@ struct dsl_arena {
     size_t used;                 /* bytes handed out since the last reset */
     struct arena_block *moved;   /* blocks holding results moved out of a region (malloc'd, freed
                                     at the next reset: never reused, so never handed back before) */
+    struct zero_map *zero_maps;  /* dsl_alloc_zeroed's mappings, newest first: unmapped when the
+                                    arena is reset or rewound to before them */
 };
 
 static struct dsl_arena default_arena;
@@ -181,6 +190,17 @@ static struct arena_block *block_new(size_t n, size_t arena_bytes)
 
 static void extremes_forget(void);
 
+/* Unmaps a's zero mappings made after `keep` (one of them, or NULL for all). */
+static void zero_maps_unmap(struct dsl_arena *a, const struct zero_map *keep)
+{
+    while (a->zero_maps != keep && a->zero_maps != NULL) {
+        struct zero_map *z = a->zero_maps;
+        a->zero_maps = z->next;
+        lsan_unmapping(z, z->len);
+        munmap(z, z->len);
+    }
+}
+
 void dsl_arena_free(struct dsl_arena *a)
 {
     dsl_arena_generation++;
@@ -189,6 +209,7 @@ void dsl_arena_free(struct dsl_arena *a)
         return;
     if (current_arena == a)
         dsl_arena_use(NULL);
+    zero_maps_unmap(a, NULL);
     arena_free_blocks(a->first);
     arena_free_blocks(a->moved);
     if (a != &default_arena)
@@ -216,6 +237,7 @@ void dsl_arena_reset(struct dsl_arena *a)
     extremes_forget();
     arena_free_blocks(a->moved);
     a->moved = NULL;
+    zero_maps_unmap(a, NULL);
     /* blocks after cur were not touched since the last reset: already handed back if need be */
     size_t kept = 0;
     bool touched = true;
@@ -349,12 +371,13 @@ struct arena_mark {
     struct dsl_arena *arena;
     struct arena_block *cur;
     size_t off, used;
+    struct zero_map *zero_maps;
 };
 
 static inline struct arena_mark arena_mark(void)
 {
     struct dsl_arena *a = current_arena;
-    struct arena_mark m = { a, a->cur, a->off, a->used };
+    struct arena_mark m = { a, a->cur, a->off, a->used, a->zero_maps };
     return m;
 }
 
@@ -373,6 +396,7 @@ static inline void arena_rollback(struct arena_mark m)
 {
     struct dsl_arena *a = m.arena;
     arena_poison_since(a, m.cur, m.off);
+    zero_maps_unmap(a, m.zero_maps);
     a->cur = m.cur;
     a->size = m.cur->size;
     a->off = m.off;
@@ -382,13 +406,14 @@ static inline void arena_rollback(struct arena_mark m)
 
 struct dsl_arena_pos dsl_arena_tell(const struct dsl_arena *a)
 {
-    struct dsl_arena_pos pos = { a->cur, a->off, a->used, a->moved };
+    struct dsl_arena_pos pos = { a->cur, a->off, a->used, a->moved, a->zero_maps };
     return pos;
 }
 
 void dsl_arena_rewind(struct dsl_arena *a, struct dsl_arena_pos pos)
 {
     arena_poison_since(a, pos.cur, pos.off);
+    zero_maps_unmap(a, pos.zero_maps);
     while (a->moved != pos.moved && a->moved != NULL) { /* moved since: newest first */
         struct arena_block *b = a->moved;
         a->moved = b->next;
@@ -423,6 +448,9 @@ static bool arena_since(const struct arena_mark *m, const void *p)
     const unsigned char *q = p;
     if (a != m->arena)
         return true;
+    for (const struct zero_map *z = a->zero_maps; z != m->zero_maps && z != NULL; z = z->next)
+        if (q >= (const unsigned char *)z && q < (const unsigned char *)z + z->len)
+            return true;
     for (const struct arena_block *b = m->cur; b != NULL; b = b->next) {
         const unsigned char *lo = b == m->cur ? b->data + m->off : b->data;
         const unsigned char *hi = b == a->cur ? b->data + a->off : b->data + b->size;
@@ -489,39 +517,48 @@ static void fill_slices(unsigned char *q, int byte, size_t n)
     memset(q, byte, n);
 }
 
-/* Zero fills of at least this many bytes in a mapped block of the current arena hand the whole
- * huge pages within them back to the kernel (MADV_DONTNEED) instead of writing them: those pages
- * read as zeros and take memory again only where written. Perf: solve_91413438 pads its input
- * with up to 2 million zeros a row (the int 0 is all zero bytes: value.h) and reads back only the
- * cells near its objects; writing them was 5.8 GB per sweep of arc-dsl's solvers, and the first
- * touch of those pages in this VM costs the host about 2 ms per MB (runtime.c, arenas). */
-#define ZERO_BY_RELEASE_MIN ((size_t)4 << 20)
+/* Big allocations of zeros get a mapping of their own (fresh anonymous memory reads as zeros):
+ * nothing is written but what the caller writes, and no page of the arena's blocks is handed back
+ * to be faulted in again by whatever is allocated there next. Perf: solve_91413438 pads its grids
+ * with rows of up to 2 million zeros (the int 0 is all zero bytes: value.h), of which it writes
+ * and reads back only the first cells. Until session 33 such zero fills in the arena's mapped
+ * blocks handed their huge pages back (MADV_DONTNEED) instead of writing them, and the next
+ * allocations there faulted them in again: about 1,000 huge pages a sweep of arc-dsl's solvers,
+ * 0.4 to 0.7 s of system time. The mappings are small pages (no MADV_HUGEPAGE): writing a row's
+ * first cells faults in 4 KiB, not 2 MiB. */
+#define ZERO_MAP_MIN ((size_t)4 << 20)
 
-/* Whether [p, p + n) lies in one mapped block of the current arena. */
-static bool in_mapped_block(const unsigned char *p, size_t n)
+void *dsl_alloc_zeroed(size_t n)
 {
-    for (const struct arena_block *b = current_arena->first; b != NULL; b = b->next)
-        if (b->mapped != 0 && p >= b->data && n <= b->size && (size_t)(p - b->data) <= b->size - n)
-            return true;
-    return false;
+    if (n < ZERO_MAP_MIN) {
+        void *p = dsl_alloc(n);
+        memset(p, 0, n);
+        return p;
+    }
+    DSL_TICK();
+    if (BF_UNLIKELY(fail_countdown != 0) && --fail_countdown == 0)
+        dsl_memout();
+    n = arena_round(n);
+    struct dsl_arena *a = current_arena;
+    if ((dsl_rt.arena_cap != 0 && a->used + n > dsl_rt.arena_cap) || n > SIZE_MAX / 2)
+        dsl_memout();
+    size_t len = ZERO_MAP_HEADER + n;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        dsl_memout();
+    lsan_mapped(m, len);
+    struct zero_map *z = m;
+    z->next = a->zero_maps;
+    z->len = len;
+    a->zero_maps = z;
+    a->used += n;
+    dsl_rt.arena_used = a->used;
+    return (unsigned char *)m + ZERO_MAP_HEADER;
 }
 
 void dsl_fill(void *p, int byte, size_t n)
 {
-    unsigned char *q = p;
-#ifdef MADV_DONTNEED
-    if (byte == 0 && n >= ZERO_BY_RELEASE_MIN && in_mapped_block(q, n)) {
-        unsigned char *lo = (unsigned char *)(((uintptr_t)q + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-        unsigned char *hi = (unsigned char *)(((uintptr_t)q + n) & ~(uintptr_t)(HUGE_PAGE - 1));
-        if (hi > lo && madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) == 0) {
-            fill_slices(q, 0, (size_t)(lo - q));
-            fill_slices(hi, 0, (size_t)(q + n - hi));
-            DSL_TICK();
-            return;
-        }
-    }
-#endif
-    fill_slices(q, byte, n);
+    fill_slices(p, byte, n);
 }
 
 /* ---------------------------------------------------------------- exceptions */

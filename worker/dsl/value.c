@@ -52,6 +52,13 @@ struct vtuple *tuple_new(uint32_t len)
     return t;
 }
 
+struct vtuple *tuple_new_zeroed(uint32_t len)
+{
+    struct vtuple *t = dsl_alloc_zeroed(tuple_bytes(len));
+    t->len = len;
+    return t;
+}
+
 /* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_LO + PAIR_SPAN) = [-64, 448) and
  * cells (c, (i, j)) for colours c in 0..9 and i, j in [CELL_LO, CELL_LO + CELL_SPAN) = [-64, 448)
  * are process-wide singletons with their hashes precomputed, so building coordinates and cells
@@ -573,14 +580,17 @@ val val_slice_shared(val seq, int64_t start, int64_t stop, struct slice_share *s
     int64_t tail = tuple_uniform_from(seq.u.t); /* from here on every item is from[tail] */
     if (share != NULL && lo >= tail && hi - lo >= SLICE_SHARE_MIN)
         return slice_of_tail(share, from[tail], hi - lo);
-    struct vtuple *t = tuple_new((uint32_t)(hi - lo));
     if (tail >= hi) {
+        struct vtuple *t = tuple_new((uint32_t)(hi - lo));
         memcpy(t->item, from + lo, (size_t)(hi - lo) * sizeof(val));
         return v_tuple(t);
     }
+    bool zeros = v_is_int_zero(from[tail]); /* a tail of zeros comes zeroed */
+    struct vtuple *t = zeros ? tuple_new_zeroed((uint32_t)(hi - lo)) : tuple_new((uint32_t)(hi - lo));
     int64_t copied = tail > lo ? tail - lo : 0;
     memcpy(t->item, from + lo, (size_t)copied * sizeof(val));
-    val_fill(t->item + copied, from[tail], hi - lo - copied);
+    if (!zeros)
+        val_fill(t->item + copied, from[tail], hi - lo - copied);
     tuple_mark_uniform(t, (uint32_t)copied);
     return v_tuple(t);
 }
@@ -595,12 +605,14 @@ val tuple_concat(val x, val y)
         return y;
     if ((uint64_t)nx + ny > UINT32_MAX)
         dsl_memout(); /* Python: MemoryError */
-    struct vtuple *t = tuple_new(nx + ny);
     uint32_t tail = tuple_uniform_from(y.u.t);
+    bool zeros = tail < ny && v_is_int_zero(y.u.t->item[tail]); /* a tail of zeros comes zeroed */
+    struct vtuple *t = zeros ? tuple_new_zeroed(nx + ny) : tuple_new(nx + ny);
     memcpy(t->item, x.u.t->item, nx * sizeof(val));
     memcpy(t->item + nx, y.u.t->item, tail * sizeof(val));
     if (tail < ny) {
-        val_fill(t->item + nx + tail, y.u.t->item[tail], ny - tail);
+        if (!zeros)
+            val_fill(t->item + nx + tail, y.u.t->item[tail], ny - tail);
         tuple_mark_uniform(t, nx + tail);
     }
     return v_tuple(t);

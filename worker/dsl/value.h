@@ -179,6 +179,7 @@ static inline void fill_used_bump(int64_t *fill, int64_t *used)
 }
 
 static inline bool v_is_int(val v) { return v.kind == V_INT || v.kind == V_BOOL; } /* isinstance(v, int) */
+static inline bool v_is_int_zero(val v) { return v.kind == V_INT && v.u.i == 0; } /* the int 0: zero bytes */
 /* The same object (CPython's identity shortcut before ==): the same kind and payload, i.e. the
  * same int or the same tuple, set or function object. */
 static inline bool val_same_object(val a, val b) { return a.kind == b.kind && a.u.i == b.u.i; }
@@ -190,6 +191,7 @@ static inline bool v_is_func(val v) { return v.kind == V_FUNC; }
 /* The bytes of a tuple of len items (what tuple_new allocates). */
 static inline size_t tuple_bytes(uint32_t len) { return sizeof(struct vtuple) + (size_t)len * sizeof(val); }
 struct vtuple *tuple_new(uint32_t len);         /* items to be filled by the caller */
+struct vtuple *tuple_new_zeroed(uint32_t len);  /* every item the int 0 (dsl_alloc_zeroed) */
 val tuple_pair(val a, val b);                  /* (a, b) */
 /* (a, b) of ints; the interned pairs (value.c) inline (perf: one call per coordinate saved). */
 #define DSL_PAIR_LO (-64)
