@@ -204,6 +204,20 @@ static void objects_big_repr(const char *expr, int64_t find_ratio, struct strbuf
     dsl_debug_objects_big(0, -1, true);
 }
 
+/* objects(grid, univalued, diagonal, True) for the h x w cells at cell (rows `stride` apart). */
+static void objects_expr(struct strbuf *expr, const uint8_t *cell, int stride, int h, int w, bool univalued,
+                         bool diagonal)
+{
+    sb_puts(expr, "objects((");
+    for (int i = 0; i < h; i++) {
+        sb_puts(expr, "(");
+        for (int j = 0; j < w; j++)
+            sb_printf(expr, "%d,", cell[i * stride + j]);
+        sb_puts(expr, "),");
+    }
+    sb_printf(expr, "), %s, %s, True)", univalued ? "True" : "False", diagonal ? "True" : "False");
+}
+
 START_TEST(test_objects_big_recorded_starts)
 {
     eval_init();
@@ -224,14 +238,7 @@ START_TEST(test_objects_big_recorded_starts)
         if (g % 5 == 4) /* mostcolor's pass guesses the last cell's colour: here a wrong guess */
             cell[h - 1][w - 1] = (uint8_t)(1 + g % 3);
         struct strbuf expr = { 0 };
-        sb_puts(&expr, "objects((");
-        for (int i = 0; i < h; i++) {
-            sb_puts(&expr, "(");
-            for (int j = 0; j < w; j++)
-                sb_printf(&expr, "%d,", cell[i][j]);
-            sb_puts(&expr, "),");
-        }
-        sb_printf(&expr, "), %s, %s, True)", g % 2 ? "True" : "False", g % 4 < 2 ? "True" : "False");
+        objects_expr(&expr, &cell[0][0], 40, h, w, g % 2, g % 4 < 2);
         struct strbuf by_pass = { 0 }, by_record = { 0 }, by_small = { 0 };
         objects_big_repr(expr.p, INT64_MAX, &by_pass);
         objects_big_repr(expr.p, 0, &by_record);
@@ -269,14 +276,7 @@ START_TEST(test_objects_mid_grids)
             cell[(seed >> 33) % (uint64_t)h][(seed >> 40) % (uint64_t)cols] = (uint8_t)(1 + (seed >> 60) % 3);
         }
         struct strbuf expr = { 0 };
-        sb_puts(&expr, "objects((");
-        for (int i = 0; i < h; i++) {
-            sb_puts(&expr, "(");
-            for (int j = 0; j < w; j++)
-                sb_printf(&expr, "%d,", cell[i][j]);
-            sb_puts(&expr, "),");
-        }
-        sb_printf(&expr, "), %s, %s, True)", g % 4 < 2 ? "True" : "False", g % 3 ? "True" : "False");
+        objects_expr(&expr, &cell[0][0], 5000, h, w, g % 4 < 2, g % 3);
         struct strbuf by_default = { 0 }, by_own = { 0 };
         uint64_t mid0 = dsl_rt.objects_mid_big;
         objects_big_repr(expr.p, -1, &by_default);
