@@ -156,6 +156,11 @@ int main(int argc, char **argv)
     }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
+    /* CUDA does not survive fork: score_gpu_available() above initialised it in this process,
+     * so the GPU test runs here, not in a child that Check forks (there every CUDA call failed:
+     * cudaMalloc first, reported as -ENOMEM; seen on an H200 in session 33) */
+    if (gpu_only)
+        srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

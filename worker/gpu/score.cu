@@ -49,7 +49,7 @@ extern "C" bool score_gpu_available(void)
         cudaGetLastError();
         return false;
     }
-    snprintf(gpu_name, sizeof gpu_name, "%s", prop.name);
+    snprintf(gpu_name, sizeof gpu_name, "%.127s", prop.name);
     gpu_state = 1;
     return true;
 }
