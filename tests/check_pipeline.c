@@ -201,6 +201,29 @@ START_TEST(test_prims_docs)
 }
 END_TEST
 
+/* Without -j: one worker per online CPU core, and at least one per GPU (GPUs named here by
+ * CUDA_VISIBLE_DEVICES, which the master reads without CUDA; without a device the workers score
+ * on the CPU). */
+START_TEST(test_default_workers)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *gpu_lists[] = { "0", "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16" };
+    const long gpus[] = { 1, 17 };
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(setenv("CUDA_VISIBLE_DEVICES", gpu_lists[k], 1), 0);
+        char args[128];
+        snprintf(args, sizeof args, "score progs --tasks tasks --quiet --no-store --out out-default%d", k);
+        int rc = battfarm_raw(args);
+        unsetenv("CUDA_VISIBLE_DEVICES");
+        ck_assert_int_eq(rc, 0);
+        long want = cores > gpus[k] ? cores : gpus[k];
+        char line[80];
+        snprintf(line, sizeof line, "workers: %ld started, 0 lost", want);
+        ck_assert_msg(strstr(read_file("err.txt"), line) != NULL, "no '%s' in: %s", line, read_file("err.txt"));
+    }
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
     ck_assert_int_eq(battfarm("score --tasks tasks"), 2);
@@ -483,6 +506,7 @@ int main(void)
     tcase_add_test(tc, test_check_command);
     tcase_add_test(tc, test_prims_docs);
     tcase_add_test(tc, test_usage_errors);
+    tcase_add_test(tc, test_default_workers);
     tcase_add_test(tc, test_shard_merge_equals_whole);
     tcase_add_test(tc, test_merge_refuses);
     tcase_add_test(tc, test_merge_dedupes_and_completes);
