@@ -1,7 +1,7 @@
 #!/bin/sh
 # run-demo.sh: the main job on the data bundled in the repo. Installs what is missing, builds,
 # makes a pile of mutants of our example programs, sweeps the pile over the bundled ARC-AGI-1
-# training tasks with one worker per core (per GPU when there are GPUs), prints the summary and
+# training tasks with one worker per core (at least one per GPU), prints the summary and
 # writes out/demo/{results.jsonl,scores.jsonl,report.html,store/}. About 630,000 results:
 # about 15 s on 2 cores, 180 MB of journal.
 set -eu
