@@ -1344,13 +1344,7 @@ val prim_canvas(const val *a)
         dsl_memout();
     val row = tuple_empty();
     if (w > 0) {
-        struct vtuple *r;
-        if (v_is_int_zero(value)) {
-            r = tuple_new_zeroed((uint32_t)w);
-        } else {
-            r = tup_alloc(w);
-            val_fill(r->item, value, w);
-        }
+        struct vtuple *r = tuple_of_copies((uint32_t)w, value);
         tuple_mark_uniform(r, 0);
         row = v_tuple(r);
     }

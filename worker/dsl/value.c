@@ -59,6 +59,15 @@ struct vtuple *tuple_new_zeroed(uint32_t len)
     return t;
 }
 
+struct vtuple *tuple_of_copies(uint32_t len, val v)
+{
+    if (v_is_int_zero(v))
+        return tuple_new_zeroed(len);
+    struct vtuple *t = tuple_new(len);
+    val_fill(t->item, v, len);
+    return t;
+}
+
 /* Interned pairs (perf): (i, j) for ints i, j in [PAIR_LO, PAIR_LO + PAIR_SPAN) = [-64, 448) and
  * cells (c, (i, j)) for colours c in 0..9 and i, j in [CELL_LO, CELL_LO + CELL_SPAN) = [-64, 448)
  * are process-wide singletons with their hashes precomputed, so building coordinates and cells
@@ -552,8 +561,7 @@ static val slice_of_tail(struct slice_share *share, val v, int64_t n)
             return v_tuple(t);
         }
     }
-    struct vtuple *t = tuple_new((uint32_t)n);
-    val_fill(t->item, v, n);
+    struct vtuple *t = tuple_of_copies((uint32_t)n, v);
     tuple_mark_uniform(t, 0);
     share->kept[share->next].value = v;
     share->kept[share->next].tuple = t;

@@ -192,6 +192,7 @@ static inline bool v_is_func(val v) { return v.kind == V_FUNC; }
 static inline size_t tuple_bytes(uint32_t len) { return sizeof(struct vtuple) + (size_t)len * sizeof(val); }
 struct vtuple *tuple_new(uint32_t len);         /* items to be filled by the caller */
 struct vtuple *tuple_new_zeroed(uint32_t len);  /* every item the int 0 (dsl_alloc_zeroed) */
+struct vtuple *tuple_of_copies(uint32_t len, val v); /* len copies of v (of 0: tuple_new_zeroed) */
 val tuple_pair(val a, val b);                  /* (a, b) */
 /* (a, b) of ints; the interned pairs (value.c) inline (perf: one call per coordinate saved). */
 #define DSL_PAIR_LO (-64)
